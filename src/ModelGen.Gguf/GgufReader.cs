@@ -266,7 +266,7 @@ public sealed class GgufReader
         }
     }
 
-    private GgufValue ReadValue(GgufValueType type, string field, long typeAt, int depth) => type switch
+    private GgufValue ReadValue(GgufValueType type, Field field, long typeAt, int depth) => type switch
     {
         GgufValueType.UInt8 => GgufValue.Of(ReadByte(field)),
         GgufValueType.Int8 => GgufValue.Of((sbyte)ReadByte(field)),
@@ -284,7 +284,7 @@ public sealed class GgufReader
         _ => throw Error(field, typeAt, $"unknown value type {(uint)type}"),
     };
 
-    private GgufArray ReadArray(string field, int depth)
+    private GgufArray ReadArray(Field field, int depth)
     {
         if (depth >= MaxNestingDepth)
         {
@@ -292,7 +292,7 @@ public sealed class GgufReader
         }
 
         long typeAt = Position;
-        var elementType = ReadValueType($"{field} element type");
+        var elementType = ReadValueType(field.Part("element type"));
         long minBytes = elementType switch
         {
             GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
@@ -303,11 +303,11 @@ public sealed class GgufReader
             _ => 8,
         };
         long countAt = Position;
-        ulong rawCount = ReadUInt64($"{field} array length");
+        ulong rawCount = ReadUInt64(field.Part("array length"));
         long remaining = _length - Position;
         if (rawCount > (ulong)(remaining / minBytes))
         {
-            throw Error($"{field} array length", countAt,
+            throw Error(field.Part("array length"), countAt,
                 $"{rawCount} elements of {elementType} need at least {rawCount * (ulong)minBytes} bytes but only {remaining} remain");
         }
 
@@ -319,7 +319,7 @@ public sealed class GgufReader
 
         for (int i = 0; i < keep; i++)
         {
-            items.SetValue(ReadValue(elementType, $"{field}[{i}]", typeAt, depth + 1).Value, i);
+            items.SetValue(ReadValue(elementType, field.Item(i), typeAt, depth + 1).Value, i);
         }
 
         if (materialize)
@@ -331,7 +331,7 @@ public sealed class GgufReader
         return new GgufArray(elementType, count, start, null, items);
     }
 
-    private void SkipElements(GgufValueType elementType, long count, string field, long firstIndex, int depth)
+    private void SkipElements(GgufValueType elementType, long count, Field field, long firstIndex, int depth)
     {
         switch (elementType)
         {
@@ -339,10 +339,10 @@ public sealed class GgufReader
                 for (long i = 0; i < count; i++)
                 {
                     long at = Position;
-                    ulong length = ReadUInt64($"{field}[{firstIndex + i}] length");
+                    ulong length = ReadUInt64(field.Item(firstIndex + i).Part("length"));
                     if (length > (ulong)(_length - Position))
                     {
-                        throw Error($"{field}[{firstIndex + i}]", at, $"string of {length} bytes extends past the end of the file");
+                        throw Error(field.Item(firstIndex + i), at, $"string of {length} bytes extends past the end of the file");
                     }
 
                     Skip((long)length);
@@ -352,7 +352,7 @@ public sealed class GgufReader
             case GgufValueType.Array:
                 for (long i = 0; i < count; i++)
                 {
-                    _ = ReadArray($"{field}[{firstIndex + i}]", depth + 1);
+                    _ = ReadArray(field.Item(firstIndex + i), depth + 1);
                 }
 
                 break;
@@ -371,7 +371,7 @@ public sealed class GgufReader
         _ => 8,
     };
 
-    private Array NewArray(GgufValueType type, int count, long typeAt, string field) => type switch
+    private Array NewArray(GgufValueType type, int count, long typeAt, Field field) => type switch
     {
         GgufValueType.UInt8 => new byte[count],
         GgufValueType.Int8 => new sbyte[count],
@@ -386,17 +386,17 @@ public sealed class GgufReader
         GgufValueType.Int64 => new long[count],
         GgufValueType.Float64 => new double[count],
         GgufValueType.Array => new GgufArray[count],
-        _ => throw Error($"{field} element type", typeAt, $"unknown value type {(uint)type}"),
+        _ => throw Error(field.Part("element type"), typeAt, $"unknown value type {(uint)type}"),
     };
 
-    private GgufValueType ReadValueType(string field)
+    private GgufValueType ReadValueType(Field field)
     {
         long at = Position;
         uint raw = ReadUInt32(field);
         return raw <= (uint)GgufValueType.Float64 ? (GgufValueType)raw : throw Error(field, at, $"unknown value type {raw}");
     }
 
-    private long ReadCount(string field, long minBytesEach)
+    private long ReadCount(Field field, long minBytesEach)
     {
         long at = Position;
         ulong n = ReadUInt64(field);
@@ -406,10 +406,10 @@ public sealed class GgufReader
             : throw Error(field, at, $"{n} entries need at least {minBytesEach} bytes each but only {remaining} bytes remain");
     }
 
-    private string ReadString(string field)
+    private string ReadString(Field field)
     {
         long at = Position;
-        ulong length = ReadUInt64($"{field} length");
+        ulong length = ReadUInt64(field.Part("length"));
         if (length > (ulong)(_length - Position))
         {
             throw Error(field, at, $"string of {length} bytes extends past the end of the file ({_length - Position} bytes remain)");
@@ -442,24 +442,24 @@ public sealed class GgufReader
         return Encoding.UTF8.GetString(bytes);
     }
 
-    private byte ReadByte(string field) => Take(1, field)[0];
+    private byte ReadByte(Field field) => Take(1, field)[0];
 
-    private bool ReadBool(string field)
+    private bool ReadBool(Field field)
     {
         long at = Position;
         byte b = ReadByte(field);
         return b <= 1 ? b == 1 : throw Error(field, at, $"bool byte {b} is neither 0 nor 1");
     }
 
-    private uint ReadUInt32(string field) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, field));
+    private uint ReadUInt32(Field field) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, field));
 
-    private ulong ReadUInt64(string field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
+    private ulong ReadUInt64(Field field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
 
-    private float ReadSingle(string field) => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(Take(4, field)));
+    private float ReadSingle(Field field) => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(Take(4, field)));
 
-    private double ReadDouble(string field) => BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(Take(8, field)));
+    private double ReadDouble(Field field) => BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(Take(8, field)));
 
-    private ReadOnlySpan<byte> Take(int n, string field)
+    private ReadOnlySpan<byte> Take(int n, Field field)
     {
         Fill(n, field);
         var span = new ReadOnlySpan<byte>(_buffer, _bufferPos, n);
@@ -468,7 +468,7 @@ public sealed class GgufReader
     }
 
     /// <summary>Makes <paramref name="n"/> bytes (at most the buffer size) available at the buffer position.</summary>
-    private void Fill(int n, string field)
+    private void Fill(int n, Field field)
     {
         if (_bufferLen - _bufferPos >= n)
         {
@@ -526,5 +526,18 @@ public sealed class GgufReader
         return $"'{new string(chars)}' (0x{magic:x8})";
     }
 
-    private GgufFormatException Error(string field, long offset, string problem) => new(_source, field, offset, problem);
+    private GgufFormatException Error(Field field, long offset, string problem) => new(_source, field.ToString(), offset, problem);
+
+    /// <summary>A field's name for messages, e.g. <c>key 'tokenizer.ggml.tokens' item 19 length</c>; formatted only on error.</summary>
+    private readonly struct Field(string name, long item = -1, string? part = null)
+    {
+        public Field Item(long index) => new(name, index, part);
+
+        public Field Part(string what) => new(name, item, what);
+
+        public static implicit operator Field(string name) => new(name);
+
+        public override string ToString() =>
+            name + (item >= 0 ? " item " + item.ToString(System.Globalization.CultureInfo.InvariantCulture) : "") + (part is null ? "" : " " + part);
+    }
 }
