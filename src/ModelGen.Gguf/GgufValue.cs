@@ -100,11 +100,12 @@ public sealed class GgufValue : IEquatable<GgufValue>
     /// <summary>Compact display form: strings quoted, arrays summarised.</summary>
     public override string ToString() => Format(Value);
 
-    internal static string Format(object value) => value switch
+    /// <summary>Display form of one scalar or string item: strings quoted and escaped, floats round-trippable.</summary>
+    public static string Format(object value) => value switch
     {
         string s => Quote(s),
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal),
+        double d => d.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal),
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",

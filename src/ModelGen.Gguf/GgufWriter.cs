@@ -22,6 +22,9 @@ public sealed class GgufWriter
 
     private sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, long ByteLength, Action<Stream> WriteData);
 
+    /// <summary>The metadata added so far, in order.</summary>
+    public IReadOnlyList<GgufMetadataEntry> Metadata => _metadata;
+
     /// <summary>Alignment of the data section: <c>general.alignment</c> if added, else 32.</summary>
     public long Alignment =>
         _metadata.FirstOrDefault(e => e.Key == "general.alignment")?.Value.Value is uint a ? a : GgufReader.DefaultAlignment;

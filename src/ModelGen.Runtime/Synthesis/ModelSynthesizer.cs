@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using ModelGen.Gguf;
+
+namespace ModelGen.Runtime.Synthesis;
+
+/// <summary>What to synthesize: a model of <see cref="Shape"/> with random weights, for tests and benchmarks.</summary>
+public sealed record SynthesisOptions
+{
+    public required ModelShape Shape { get; init; }
+
+    /// <summary><c>llama</c>, <c>qwen2</c> or <c>qwen3</c>.</summary>
+    public string Architecture { get; init; } = "llama";
+
+    /// <summary>Type of the 2-D weight matrices; norms and biases stay F32 as llama.cpp keeps them.</summary>
+    public GgmlType WeightType { get; init; } = GgmlType.F32;
+
+    /// <summary>Omit <c>output.weight</c> so the output projection reuses the token embedding.</summary>
+    public bool TiedEmbeddings { get; init; }
+
+    /// <summary>A GGUF whose tokenizer.* metadata is copied; null for the project's own <see cref="TinyVocabulary"/>.</summary>
+    public string? VocabularyDonor { get; init; }
+
+    public int Seed { get; init; } = 1234;
+
+    /// <summary>general.name; by default names the shape and says the weights are random.</summary>
+    public string? Name { get; init; }
+}
+
+/// <summary>
+/// Writes a model with seeded random weights and a real vocabulary. Weights are generated row by row while the file
+/// is written, so a 7B shape needs no more memory than one row.
+/// </summary>
+public static class ModelSynthesizer
+{
+    /// <summary>Converts one row of floats to a weight type (quantizers are supplied by the kernels).</summary>
+    public delegate void RowEncoder(ReadOnlySpan<float> values, Span<byte> destination);
+
+    public static void Write(SynthesisOptions options, string path, Func<GgmlType, RowEncoder>? encoders = null, IProgress<double>? progress = null)
+    {
+        var arch = options.Architecture;
+        if (arch is not ("llama" or "qwen2" or "qwen3"))
+        {
+            throw new ArgumentException($"unsupported architecture '{arch}': llama, qwen2 or qwen3");
+        }
+
+        var shape = options.Shape;
+        var writer = new GgufWriter();
+        writer.Add("general.architecture", GgufValue.Of(arch))
+            .Add("general.name", GgufValue.Of(options.Name ?? $"ModelGen {shape.Name} (random weights)"))
+            .Add("general.file_type", GgufValue.Of(FileType(options.WeightType)));
+
+        int vocabularySize = AddVocabulary(writer, options.VocabularyDonor);
+        writer.Add($"{arch}.context_length", GgufValue.Of((uint)shape.ContextLength))
+            .Add($"{arch}.embedding_length", GgufValue.Of((uint)shape.EmbeddingLength))
+            .Add($"{arch}.block_count", GgufValue.Of((uint)shape.BlockCount))
+            .Add($"{arch}.feed_forward_length", GgufValue.Of((uint)shape.FeedForwardLength))
+            .Add($"{arch}.attention.head_count", GgufValue.Of((uint)shape.HeadCount))
+            .Add($"{arch}.attention.head_count_kv", GgufValue.Of((uint)shape.KvHeadCount))
+            .Add($"{arch}.rope.freq_base", GgufValue.Of(arch == "llama" ? 10000f : 1000000f))
+            .Add($"{arch}.attention.layer_norm_rms_epsilon", GgufValue.Of(arch == "llama" ? 1e-5f : 1e-6f));
+        if (arch == "llama")
+        {
+            writer.Add($"{arch}.rope.dimension_count", GgufValue.Of((uint)shape.HeadDimension))
+                .Add($"{arch}.vocab_size", GgufValue.Of((uint)vocabularySize));
+        }
+
+        var plan = new List<(string Name, long[] Shape, GgmlType Type, float Scale)>();
+        int dim = shape.EmbeddingLength, kvDim = shape.KvHeadCount * shape.HeadDimension, ffn = shape.FeedForwardLength;
+        var matrixType = options.WeightType;
+        plan.Add(("token_embd.weight", [dim, vocabularySize], matrixType, 1f));
+        for (int b = 0; b < shape.BlockCount; b++)
+        {
+            var p = $"blk.{b}.";
+            plan.Add((p + "attn_norm.weight", [dim], GgmlType.F32, 0f));
+            plan.Add((p + "attn_q.weight", [dim, dim], matrixType, Fan(dim)));
+            plan.Add((p + "attn_k.weight", [dim, kvDim], matrixType, Fan(dim)));
+            plan.Add((p + "attn_v.weight", [dim, kvDim], matrixType, Fan(dim)));
+            if (arch == "qwen2")
+            {
+                plan.Add((p + "attn_q.bias", [dim], GgmlType.F32, 0.1f));
+                plan.Add((p + "attn_k.bias", [kvDim], GgmlType.F32, 0.1f));
+                plan.Add((p + "attn_v.bias", [kvDim], GgmlType.F32, 0.1f));
+            }
+
+            if (arch == "qwen3")
+            {
+                plan.Add((p + "attn_q_norm.weight", [shape.HeadDimension], GgmlType.F32, 0f));
+                plan.Add((p + "attn_k_norm.weight", [shape.HeadDimension], GgmlType.F32, 0f));
+            }
+
+            plan.Add((p + "attn_output.weight", [dim, dim], matrixType, Fan(dim)));
+            plan.Add((p + "ffn_norm.weight", [dim], GgmlType.F32, 0f));
+            plan.Add((p + "ffn_gate.weight", [dim, ffn], matrixType, Fan(dim)));
+            plan.Add((p + "ffn_up.weight", [dim, ffn], matrixType, Fan(dim)));
+            plan.Add((p + "ffn_down.weight", [ffn, dim], matrixType, Fan(ffn)));
+        }
+
+        plan.Add(("output_norm.weight", [dim], GgmlType.F32, 0f));
+        if (!options.TiedEmbeddings)
+        {
+            plan.Add(("output.weight", [dim, vocabularySize], matrixType, Fan(dim)));
+        }
+
+        long totalRows = plan.Sum(t => t.Shape.Length == 1 ? 1 : t.Shape[1]), rowsDone = 0;
+        foreach (var (name, tensorShape, type, scale) in plan)
+        {
+            var encode = Encoder(type, encoders);
+            writer.AddTensor(name, type, tensorShape, stream =>
+            {
+                int rowLength = (int)tensorShape[0];
+                long rows = tensorShape.Length == 1 ? 1 : tensorShape[1];
+                var rng = new Random(options.Seed ^ StableHash(name));
+                var values = new float[rowLength];
+                var bytes = new byte[type.Info().RowBytes(rowLength)];
+                for (long r = 0; r < rows; r++)
+                {
+                    for (int i = 0; i < values.Length; i++)
+                    {
+                        // Norm weights scatter around 1; everything else is a zero-mean sum of uniforms.
+                        float noise = (float)(rng.NextDouble() + rng.NextDouble() + rng.NextDouble() - 1.5);
+                        values[i] = scale == 0f ? 1f + 0.1f * noise : scale * noise;
+                    }
+
+                    encode(values, bytes);
+                    stream.Write(bytes);
+                    progress?.Report((double)++rowsDone / totalRows);
+                }
+            });
+        }
+
+        writer.Write(path);
+    }
+
+    private static float Fan(int fanIn) => 2f / MathF.Sqrt(fanIn);
+
+    private static int AddVocabulary(GgufWriter writer, string? donor)
+    {
+        if (donor is null)
+        {
+            TinyVocabulary.AddTo(writer);
+        }
+        else
+        {
+            var header = GgufReader.ReadHeader(donor);
+            foreach (var entry in header.Metadata.Entries.Where(e => e.Key.StartsWith("tokenizer.", StringComparison.Ordinal)))
+            {
+                writer.Add(entry.Key, entry.Value);
+            }
+        }
+
+        return (int)CountTokens(writer);
+    }
+
+    private static long CountTokens(GgufWriter writer) => writer.Metadata.Single(e => e.Key == "tokenizer.ggml.tokens").Value.AsArray()!.Count;
+
+    private static RowEncoder Encoder(GgmlType type, Func<GgmlType, RowEncoder>? encoders) => type switch
+    {
+        GgmlType.F32 => static (values, bytes) => MemoryMarshal.AsBytes(values).CopyTo(bytes),
+        GgmlType.F16 => static (values, bytes) =>
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(bytes[(2 * i)..], (Half)values[i]);
+            }
+        },
+        _ => encoders?.Invoke(type) ?? throw new NotSupportedException($"no encoder for {type}"),
+    };
+
+    /// <summary>llama.cpp's <c>general.file_type</c> (enum llama_ftype) for a model whose matrices are <paramref name="type"/>.</summary>
+    private static uint FileType(GgmlType type) => type switch
+    {
+        GgmlType.F32 => 0,
+        GgmlType.F16 => 1,
+        GgmlType.Q4_0 => 2,
+        GgmlType.Q4_1 => 3,
+        GgmlType.Q8_0 => 7,
+        GgmlType.Q5_0 => 8,
+        GgmlType.Q5_1 => 9,
+        GgmlType.Q2_K => 10,
+        GgmlType.Q3_K => 12,
+        GgmlType.Q4_K => 15,
+        GgmlType.Q5_K => 17,
+        GgmlType.Q6_K => 18,
+        GgmlType.IQ4_NL => 25,
+        GgmlType.IQ4_XS => 30,
+        GgmlType.BF16 => 32,
+        _ => throw new NotSupportedException($"no llama.cpp file type for {type}"),
+    };
+
+    /// <summary>FNV-1a: the same on every run and platform, unlike string.GetHashCode.</summary>
+    private static int StableHash(string s)
+    {
+        uint h = 2166136261;
+        foreach (char c in s)
+        {
+            h = (h ^ c) * 16777619;
+        }
+
+        return (int)h;
+    }
+}

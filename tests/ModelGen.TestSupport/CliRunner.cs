@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace ModelGen.TestSupport;
+
+/// <summary>Runs the built <c>modelgen</c> tool as a separate process, as a user would.</summary>
+public static class CliRunner
+{
+    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+
+    /// <summary>Runs <c>modelgen</c> (the assembly beside the test assembly) with <paramref name="args"/>.</summary>
+    public static Result Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "modelgen.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"modelgen {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
