@@ -23,6 +23,7 @@ public enum HalfNaN
 public static class FloatConversions
 {
     /// <summary><c>ggml_compute_fp16_to_fp32</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float HalfToSingle(Half value) =>
         BitConverter.UInt32BitsToSingle(HalfBitsToSingle.Convert(BitConverter.HalfToUInt16Bits(value)));
 
@@ -228,6 +229,7 @@ public static class FloatConversions
         private const uint HalfOf = 126u << 23; // exponent of 0.5
         private const uint SubnormalLimit = 1u << 27; // twice the bits of the smallest normal half, shifted up 16
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Convert(uint x)
         {
             uint w = x << 16;
@@ -237,6 +239,7 @@ public static class FloatConversions
             return (w & Sign) | BitConverter.SingleToUInt32Bits(twice < SubnormalLimit ? subnormal : normal);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> Convert(Vector128<uint> x)
         {
             var w = x << 16;
@@ -247,6 +250,7 @@ public static class FloatConversions
             return (w & Vector128.Create(Sign)) | magnitude;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> Convert(Vector256<uint> x)
         {
             var w = x << 16;
@@ -257,6 +261,7 @@ public static class FloatConversions
             return (w & Vector256.Create(Sign)) | magnitude;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> Convert(Vector512<uint> x)
         {
             var w = x << 16;
@@ -282,23 +287,31 @@ public static class FloatConversions
 
     private readonly struct CanonicalNaN : INaNPolicy
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint NaN(uint w) => 0x7E00;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> NaN(Vector128<uint> w) => Vector128.Create(0x7E00u);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> NaN(Vector256<uint> w) => Vector256.Create(0x7E00u);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> NaN(Vector512<uint> w) => Vector512.Create(0x7E00u);
     }
 
     private readonly struct PayloadNaN : INaNPolicy
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint NaN(uint w) => 0x7E00 | ((w >> 13) & 0x3FF);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> NaN(Vector128<uint> w) => Vector128.Create(0x7E00u) | ((w >> 13) & Vector128.Create(0x3FFu));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> NaN(Vector256<uint> w) => Vector256.Create(0x7E00u) | ((w >> 13) & Vector256.Create(0x3FFu));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> NaN(Vector512<uint> w) => Vector512.Create(0x7E00u) | ((w >> 13) & Vector512.Create(0x3FFu));
     }
 
@@ -316,6 +329,7 @@ public static class FloatConversions
         private const uint SmallestBias = 0x7100_0000; // the rounding term for halves below the normal range
         private const uint BiasOffset = 0x0780_0000;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Convert(uint w)
         {
             float magnitude = BitConverter.UInt32BitsToSingle(w & 0x7FFF_FFFF) * ScaleToInfinity * ScaleToZero;
@@ -326,6 +340,7 @@ public static class FloatConversions
             return ((w >> 16) & 0x8000) | (twice > ExponentMask ? TNaN.NaN(w) : finite);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> Convert(Vector128<uint> w)
         {
             var magnitude = (w & Vector128.Create(0x7FFF_FFFFu)).AsSingle() * ScaleToInfinity * ScaleToZero;
@@ -337,6 +352,7 @@ public static class FloatConversions
             return ((w >> 16) & Vector128.Create(0x8000u)) | Vector128.ConditionalSelect(isNaN, TNaN.NaN(w), finite);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> Convert(Vector256<uint> w)
         {
             var magnitude = (w & Vector256.Create(0x7FFF_FFFFu)).AsSingle() * ScaleToInfinity * ScaleToZero;
@@ -348,6 +364,7 @@ public static class FloatConversions
             return ((w >> 16) & Vector256.Create(0x8000u)) | Vector256.ConditionalSelect(isNaN, TNaN.NaN(w), finite);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> Convert(Vector512<uint> w)
         {
             var magnitude = (w & Vector512.Create(0x7FFF_FFFFu)).AsSingle() * ScaleToInfinity * ScaleToZero;
@@ -363,12 +380,16 @@ public static class FloatConversions
     /// <summary>BF16 to FP32: the BF16 bits are the float's top half.</summary>
     private readonly struct BFloat16BitsToSingle : ILaneConversion
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Convert(uint x) => x << 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> Convert(Vector128<uint> x) => x << 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> Convert(Vector256<uint> x) => x << 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> Convert(Vector512<uint> x) => x << 16;
     }
 
@@ -380,9 +401,11 @@ public static class FloatConversions
     {
         private const uint QuietBit = 0x40;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Convert(uint w) =>
             (w & 0x7FFF_FFFF) > 0x7F80_0000 ? (w >> 16) | QuietBit : (w + 0x7FFF + ((w >> 16) & 1)) >> 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> Convert(Vector128<uint> w)
         {
             var isNaN = Vector128.GreaterThan(w & Vector128.Create(0x7FFF_FFFFu), Vector128.Create(0x7F80_0000u));
@@ -390,6 +413,7 @@ public static class FloatConversions
             return Vector128.ConditionalSelect(isNaN, (w >> 16) | Vector128.Create(QuietBit), rounded);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> Convert(Vector256<uint> w)
         {
             var isNaN = Vector256.GreaterThan(w & Vector256.Create(0x7FFF_FFFFu), Vector256.Create(0x7F80_0000u));
@@ -397,6 +421,7 @@ public static class FloatConversions
             return Vector256.ConditionalSelect(isNaN, (w >> 16) | Vector256.Create(QuietBit), rounded);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> Convert(Vector512<uint> w)
         {
             var isNaN = Vector512.GreaterThan(w & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));

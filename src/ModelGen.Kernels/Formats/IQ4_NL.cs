@@ -28,7 +28,7 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
 
     public static int BlockBytes => Unsafe.SizeOf<BlockIQ4_NL>();
 
-    static bool IQ8PairedFormat.HasMinimum => false;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Signed;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<IQ4_NL>.Dequantize(blocks, values);
 
@@ -120,19 +120,28 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
         return (byte)(x - values[upper - 1] < values[upper] - x ? upper - 1 : upper);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index) =>
         Values[(Unsafe.As<byte, BlockIQ4_NL>(ref block).Qs[index & 15] >> (index >> 4 << 2)) & 0xF];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block) =>
         PackedQuants.Lookup(Vector256.Create(Grid()), PackedQuants.Nibbles(ref Quants(ref block)));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         var (first, second) = PackedQuants.NibbleHalves(ref Quants(ref block));
         return (PackedQuants.Lookup(Grid(), first), PackedQuants.Lookup(Grid(), second));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block) =>
+        PackedQuants.Lookup(Vector512.Create(Grid()), PackedQuants.NibblePairs(ref Quants(ref block), BlockBytes));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<sbyte> Grid() => Vector128.Create(Values);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref byte Quants(ref byte block) => ref Unsafe.As<byte, BlockIQ4_NL>(ref block).Qs[0];
 }

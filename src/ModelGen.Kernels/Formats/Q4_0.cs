@@ -25,7 +25,9 @@ public readonly struct Q4_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
 
     public static int BlockBytes => Unsafe.SizeOf<BlockQ4_0>();
 
-    static bool IQ8PairedFormat.HasMinimum => false;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Centered;
+
+    static byte IQ8PairedFormat.ZeroPoint => 8;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q4_0>.Dequantize(blocks, values);
 
@@ -52,18 +54,23 @@ public readonly struct Q4_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index) =>
-        ((Unsafe.As<byte, BlockQ4_0>(ref block).Qs[index & 15] >> (index >> 4 << 2)) & 0xF) - 8;
+        (Unsafe.As<byte, BlockQ4_0>(ref block).Qs[index & 15] >> (index >> 4 << 2)) & 0xF;
 
-    static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block) =>
-        (PackedQuants.Nibbles(ref Quants(ref block)) - Vector256.Create((byte)8)).AsSByte();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block) => PackedQuants.Nibbles(ref Quants(ref block)).AsSByte();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         var (first, second) = PackedQuants.NibbleHalves(ref Quants(ref block));
-        var eight = Vector128.Create((byte)8);
-        return ((first - eight).AsSByte(), (second - eight).AsSByte());
+        return (first.AsSByte(), second.AsSByte());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block) => PackedQuants.NibblePairs(ref Quants(ref block), BlockBytes).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref byte Quants(ref byte block) => ref Unsafe.As<byte, BlockQ4_0>(ref block).Qs[0];
 }

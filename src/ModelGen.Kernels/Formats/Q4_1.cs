@@ -27,7 +27,7 @@ public readonly struct Q4_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
 
     public static int BlockBytes => Unsafe.SizeOf<BlockQ4_1>();
 
-    static bool IQ8PairedFormat.HasMinimum => true;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Offset;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q4_1>.Dequantize(blocks, values);
 
@@ -56,16 +56,23 @@ public readonly struct Q4_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index) =>
         (Unsafe.As<byte, BlockQ4_1>(ref block).Qs[index & 15] >> (index >> 4 << 2)) & 0xF;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block) => PackedQuants.Nibbles(ref Quants(ref block)).AsSByte();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         var (first, second) = PackedQuants.NibbleHalves(ref Quants(ref block));
         return (first.AsSByte(), second.AsSByte());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block) => PackedQuants.NibblePairs(ref Quants(ref block), BlockBytes).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref byte Quants(ref byte block) => ref Unsafe.As<byte, BlockQ4_1>(ref block).Qs[0];
 }

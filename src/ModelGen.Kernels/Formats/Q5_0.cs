@@ -28,7 +28,9 @@ public readonly struct Q5_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
 
     public static int BlockBytes => Unsafe.SizeOf<BlockQ5_0>();
 
-    static bool IQ8PairedFormat.HasMinimum => false;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Centered;
+
+    static byte IQ8PairedFormat.ZeroPoint => 16;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q5_0>.Dequantize(blocks, values);
 
@@ -59,25 +61,35 @@ public readonly struct Q5_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        return (((q.Qs[index & 15] >> (index >> 4 << 2)) & 0xF) | (int)((q.Qh >> index) & 1) << 4) - 16;
+        return ((q.Qs[index & 15] >> (index >> 4 << 2)) & 0xF) | (int)((q.Qh >> index) & 1) << 4;
     }
 
-    /// <summary><c>q - 16</c> is the nibble where the fifth bit is set and the nibble with 0xF0 on top (minus 16 in two's complement) where it is not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        return (PackedQuants.Nibbles(ref q.Qs[0]) | Vector256.AndNot(Vector256.Create((byte)0xF0), PackedQuants.SpreadBits(q.Qh))).AsSByte();
+        return (PackedQuants.Nibbles(ref q.Qs[0]) | (PackedQuants.SpreadBits(q.Qh) & Vector256.Create((byte)0x10))).AsSByte();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
         var (first, second) = PackedQuants.NibbleHalves(ref q.Qs[0]);
         var (firstBits, secondBits) = PackedQuants.SpreadBitHalves(q.Qh);
-        var high = Vector128.Create((byte)0xF0);
-        return ((first | Vector128.AndNot(high, firstBits)).AsSByte(), (second | Vector128.AndNot(high, secondBits)).AsSByte());
+        var fifth = Vector128.Create((byte)0x10);
+        return ((first | (firstBits & fifth)).AsSByte(), (second | (secondBits & fifth)).AsSByte());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block)
+    {
+        ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
+        var fifthBits = PackedQuants.SpreadBitPairs(q.Qh | (ulong)Unsafe.Add(ref q, 1).Qh << 32) & Vector512.Create((byte)0x10);
+        return (PackedQuants.NibblePairs(ref q.Qs[0], BlockBytes) | fifthBits).AsSByte();
     }
 }

@@ -30,7 +30,7 @@ public readonly struct Q5_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
 
     public static int BlockBytes => Unsafe.SizeOf<BlockQ5_1>();
 
-    static bool IQ8PairedFormat.HasMinimum => true;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Offset;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q5_1>.Dequantize(blocks, values);
 
@@ -64,18 +64,21 @@ public readonly struct Q5_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
         return ((q.Qs[index & 15] >> (index >> 4 << 2)) & 0xF) | (int)((q.Qh >> index) & 1) << 4;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
         return (PackedQuants.Nibbles(ref q.Qs[0]) | (PackedQuants.SpreadBits(q.Qh) & Vector256.Create((byte)0x10))).AsSByte();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
@@ -83,5 +86,13 @@ public readonly struct Q5_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
         var (firstBits, secondBits) = PackedQuants.SpreadBitHalves(q.Qh);
         var fifth = Vector128.Create((byte)0x10);
         return ((first | (firstBits & fifth)).AsSByte(), (second | (secondBits & fifth)).AsSByte());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block)
+    {
+        ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
+        var fifthBits = PackedQuants.SpreadBitPairs(q.Qh | (ulong)Unsafe.Add(ref q, 1).Qh << 32) & Vector512.Create((byte)0x10);
+        return (PackedQuants.NibblePairs(ref q.Qs[0], BlockBytes) | fifthBits).AsSByte();
     }
 }

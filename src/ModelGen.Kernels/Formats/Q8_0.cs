@@ -24,7 +24,7 @@ public readonly struct Q8_0 : IWeightFormat<Q8_0>, IActivationFormat, IQ8PairedF
 
     public static int BlockBytes => Unsafe.SizeOf<BlockQ8_0>();
 
-    static bool IQ8PairedFormat.HasMinimum => false;
+    static QuantEncoding IQ8PairedFormat.Encoding => QuantEncoding.Signed;
 
     public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q8_0>.Dequantize(blocks, values);
 
@@ -56,12 +56,20 @@ public readonly struct Q8_0 : IWeightFormat<Q8_0>, IActivationFormat, IQ8PairedF
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IQ8PairedFormat.Quant(ref byte block, int index) => Unsafe.As<byte, BlockQ8_0>(ref block).Qs[index];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block) => Vector256.LoadUnsafe(ref Quants(ref block));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block) =>
         (Vector128.LoadUnsafe(ref Quants(ref block)), Vector128.LoadUnsafe(ref Quants(ref block), 16));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block) =>
+        Vector256.LoadUnsafe(ref Quants(ref block)).ToVector512Unsafe().WithUpper(Vector256.LoadUnsafe(ref Quants(ref block), (nuint)BlockBytes));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref sbyte Quants(ref byte block) => ref Unsafe.As<byte, BlockQ8_0>(ref block).Qs[0];
 }

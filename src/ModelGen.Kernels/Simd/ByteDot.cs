@@ -75,6 +75,50 @@ internal static class ByteDot
     }
 
     /// <summary>
+    /// Sums of four adjacent <c>(u[i] - center) * s[i]</c> products: unsigned quants with a zero point (Q4_0's 8,
+    /// Q5_0's 16) against int8, as the difference of two u8 x s8 steps in int16, which is cheaper than the sign
+    /// trick. Callers guarantee that <c>u</c> and <paramref name="center"/> are small enough (at most 63) for
+    /// both pair sums to stay within int16.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> MultiplyAddCenteredU8S8(Vector512<byte> u, byte center, Vector512<sbyte> s)
+    {
+        if (Avx512BW.IsSupported)
+        {
+            var centered = Avx512BW.MultiplyAddAdjacent(u, s) - Avx512BW.MultiplyAddAdjacent(Vector512.Create(center), s);
+            return Avx512BW.MultiplyAddAdjacent(centered, Vector512<short>.One);
+        }
+
+        return MultiplyAddU8S8(u, s) - MultiplyAddU8S8(Vector512.Create(center), s);
+    }
+
+    /// <inheritdoc cref="MultiplyAddCenteredU8S8(Vector512{byte}, byte, Vector512{sbyte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MultiplyAddCenteredU8S8(Vector256<byte> u, byte center, Vector256<sbyte> s)
+    {
+        if (Avx2.IsSupported && !AvxVnni.IsSupported)
+        {
+            var centered = Avx2.MultiplyAddAdjacent(u, s) - Avx2.MultiplyAddAdjacent(Vector256.Create(center), s);
+            return Avx2.MultiplyAddAdjacent(centered, Vector256<short>.One);
+        }
+
+        return MultiplyAddU8S8(u, s) - MultiplyAddU8S8(Vector256.Create(center), s);
+    }
+
+    /// <inheritdoc cref="MultiplyAddCenteredU8S8(Vector512{byte}, byte, Vector512{sbyte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddCenteredU8S8(Vector128<byte> u, byte center, Vector128<sbyte> s)
+    {
+        if (Ssse3.IsSupported && !AvxVnni.IsSupported)
+        {
+            var centered = Ssse3.MultiplyAddAdjacent(u, s) - Ssse3.MultiplyAddAdjacent(Vector128.Create(center), s);
+            return Sse2.MultiplyAddAdjacent(centered, Vector128<short>.One);
+        }
+
+        return MultiplyAddU8S8(u, s) - MultiplyAddU8S8(Vector128.Create(center), s);
+    }
+
+    /// <summary>
     /// Sums of four adjacent <c>a[i]*b[i]</c> products (s8 x s8) in int32 lanes, as ggml computes them: as
     /// <c>|a[i]| * (b[i] with a[i]'s sign)</c>. Exact when <paramref name="b"/> holds no -128 where
     /// <paramref name="a"/> is negative (negating -128 wraps, in ggml's <c>psignb</c> as here); ggml's int8

@@ -127,12 +127,16 @@ internal readonly struct SingleElements : IFloatElements
 {
     public static int ElementBytes => sizeof(float);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load(ref byte row, nuint index) => Unsafe.Add(ref Unsafe.As<byte, float>(ref row), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load128(ref byte row, nuint index) => Vector128.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load256(ref byte row, nuint index) => Vector256.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load512(ref byte row, nuint index) => Vector512.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
 }
 
@@ -141,15 +145,19 @@ internal readonly struct HalfElements : IFloatElements
 {
     public static int ElementBytes => sizeof(ushort);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load(ref byte row, nuint index) =>
         FloatConversions.HalfToSingle(Unsafe.Add(ref Unsafe.As<byte, Half>(ref row), index));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load128(ref byte row, nuint index) => FloatConversions.HalfToSingle(Vector128.WidenLower(
         Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref row, index * sizeof(ushort)))).AsUInt16()));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load256(ref byte row, nuint index) => FloatConversions.HalfToSingle(
         Vector256.WidenLower(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector256Unsafe()));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load512(ref byte row, nuint index) => FloatConversions.HalfToSingle(
         Vector512.WidenLower(Vector256.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector512Unsafe()));
 }
@@ -159,15 +167,19 @@ internal readonly struct BFloat16Elements : IFloatElements
 {
     public static int ElementBytes => sizeof(ushort);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load(ref byte row, nuint index) =>
         FloatConversions.BFloat16ToSingle(Unsafe.Add(ref Unsafe.As<byte, ushort>(ref row), index));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load128(ref byte row, nuint index) => (Vector128.WidenLower(
         Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref row, index * sizeof(ushort)))).AsUInt16()) << 16).AsSingle();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load256(ref byte row, nuint index) =>
         (Vector256.WidenLower(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector256Unsafe()) << 16).AsSingle();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load512(ref byte row, nuint index) =>
         (Vector512.WidenLower(Vector256.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector512Unsafe()) << 16).AsSingle();
 }

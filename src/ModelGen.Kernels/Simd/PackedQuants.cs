@@ -31,6 +31,22 @@ internal static class PackedQuants
         return (bytes & mask, (bytes.AsUInt16() >> 4).AsByte() & mask);
     }
 
+    /// <summary>
+    /// The nibbles of two blocks, <paramref name="stride"/> bytes apart, in element order: block one's elements
+    /// 0 to 31, then block two's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> NibblePairs(ref byte packed, int stride)
+    {
+        var both = Vector128.LoadUnsafe(ref packed).ToVector256Unsafe().WithUpper(Vector128.LoadUnsafe(ref packed, (nuint)stride));
+        var nibbles = both.ToVector512Unsafe().WithUpper((both.AsUInt16() >> 4).AsByte()) & Vector512.Create((byte)0x0F);
+
+        // Low nibbles of both blocks, then high nibbles of both: swap the middle 128-bit lanes.
+        return Avx512F.IsSupported
+            ? Avx512F.Shuffle4x128(nibbles.AsUInt64(), nibbles.AsUInt64(), 0b11_01_10_00).AsByte()
+            : Vector512.Shuffle(nibbles.AsUInt64(), Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7)).AsByte();
+    }
+
     /// <summary>Byte <c>j</c> all ones where bit <c>j</c> of <paramref name="bits"/> is set, else zero.</summary>
     /// <remarks>
     /// Every byte of each group of eight takes the byte of <paramref name="bits"/> holding its bit; OR-ing on all
@@ -47,6 +63,27 @@ internal static class PackedQuants
         var spread = Avx2.IsSupported ? Avx2.Shuffle(broadcast, owner) : Vector256.Shuffle(broadcast, owner);
         return Vector256.Equals(spread | Vector256.Create(AllButOneBit).AsByte(), Vector256<byte>.AllBitsSet);
     }
+
+    /// <summary><see cref="SpreadBits"/> for two blocks: bits 0 to 31 of <paramref name="bits"/>, then bits 32 to 63.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> SpreadBitPairs(ulong bits)
+    {
+        var owner = Vector512.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+            4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
+            6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+        var broadcast = Vector512.Create(bits).AsByte();
+
+        // Within each 128-bit lane (bits is broadcast to all four), so vpshufb does it; the portable shuffle reads the same bytes from lane 0.
+        var spread = Avx512BW.IsSupported ? Avx512BW.Shuffle(broadcast, owner) : Vector512.Shuffle(broadcast, owner);
+        return Vector512.Equals(spread | Vector512.Create(AllButOneBit).AsByte(), Vector512<byte>.AllBitsSet);
+    }
+
+    /// <summary><c>table[index]</c> per byte, for a 16-entry table (repeated in each 128-bit lane) and indices 0 to 15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<sbyte> Lookup(Vector512<sbyte> table, Vector512<byte> indices) =>
+        Avx512BW.IsSupported ? Avx512BW.Shuffle(table, indices.AsSByte()) : Vector512.Shuffle(table, indices.AsSByte());
 
     /// <summary><see cref="SpreadBits"/> as elements 0 to 15 and 16 to 31.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
