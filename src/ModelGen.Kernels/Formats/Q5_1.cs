@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ModelGen.Gguf;
+using ModelGen.Kernels.Simd;
+
+namespace ModelGen.Kernels.Formats;
+
+/// <summary><c>block_q5_1</c>: 32 weights <c>d * q + m</c>, q in 0 to 31.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct BlockQ5_1
+{
+    public Half D;
+
+    public Half M;
+
+    /// <summary>The fifth bit of element <c>j</c> in bit <c>j</c> (little-endian).</summary>
+    public uint Qh;
+
+    /// <summary>The low four bits: element <c>j</c> in the low nibble of byte <c>j</c>, element <c>j + 16</c> in the high nibble.</summary>
+    public Bytes16 Qs;
+}
+
+/// <summary>Q5_1 weights, dotted with <see cref="Q8_1"/> activations.</summary>
+public readonly struct Q5_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
+{
+    public static GgmlType Type => GgmlType.Q5_1;
+
+    public static int BlockSize => 32;
+
+    public static int BlockBytes => Unsafe.SizeOf<BlockQ5_1>();
+
+    static bool IQ8PairedFormat.HasMinimum => true;
+
+    public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values) => Q8PairedKernels<Q5_1>.Dequantize(blocks, values);
+
+    public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
+        Q8PairedKernels<Q5_1>.Dot(path, weights, activations, count);
+
+    /// <summary><c>quantize_row_q5_1_ref</c>: 32 steps from the block's minimum to its maximum.</summary>
+    public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
+    {
+        var output = MemoryMarshal.Cast<byte, BlockQ5_1>(blocks)[..BlockRows.Count<Q5_1>(values.Length, blocks.Length, nameof(blocks))];
+        for (int b = 0; b < output.Length; b++)
+        {
+            var x = values.Slice(b * 32, 32);
+            var (min, max) = ScalarQuantization.Range(x);
+            float d = (max - min) / 31;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            ref var block = ref output[b];
+            block.D = FloatConversions.SingleToHalf(d);
+            block.M = FloatConversions.SingleToHalf(min);
+            uint qh = 0;
+            for (int j = 0; j < 16; j++)
+            {
+                // Unlike Q4_1, ggml does not clamp: (max - min) * id rounds to at most 31.
+                int low = (int)((x[j] - min) * id + 0.5f);
+                int high = (int)((x[j + 16] - min) * id + 0.5f);
+                block.Qs[j] = (byte)((low & 0xF) | ((high & 0xF) << 4));
+                qh |= (uint)((low >> 4) & 1) << j | (uint)((high >> 4) & 1) << (j + 16);
+            }
+
+            block.Qh = qh;
+        }
+    }
+
+    static int IQ8PairedFormat.Quant(ref byte block, int index)
+    {
+        ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
+        return ((q.Qs[index & 15] >> (index >> 4 << 2)) & 0xF) | (int)((q.Qh >> index) & 1) << 4;
+    }
+
+    static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block)
+    {
+        ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
+        return (PackedQuants.Nibbles(ref q.Qs[0]) | (PackedQuants.SpreadBits(q.Qh) & Vector256.Create((byte)0x10))).AsSByte();
+    }
+
+    static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
+    {
+        ref var q = ref Unsafe.As<byte, BlockQ5_1>(ref block);
+        var (first, second) = PackedQuants.NibbleHalves(ref q.Qs[0]);
+        var (firstBits, secondBits) = PackedQuants.SpreadBitHalves(q.Qh);
+        var fifth = Vector128.Create((byte)0x10);
+        return ((first | (firstBits & fifth)).AsSByte(), (second | (secondBits & fifth)).AsSByte());
+    }
+}

@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelGen.Kernels.Simd;
+
+/// <summary>
+/// Unpacking of the bit fields 32-element ggml blocks store: 4-bit quants two to a byte (element <c>j</c> in the
+/// low nibble of byte <c>j</c>, element <c>j + 16</c> in the high nibble), a fifth bit per element in a 32-bit
+/// word (bit <c>j</c> for element <c>j</c>), and 16-entry lookup tables indexed by nibbles.
+/// </summary>
+internal static class PackedQuants
+{
+    /// <summary>Each byte all ones except bit <c>k</c>, for byte <c>k</c> of every eight: see <see cref="SpreadBits"/>.</summary>
+    private const ulong AllButOneBit = 0x7FBF_DFEF_F7FB_FDFE;
+
+    /// <summary>The 32 nibbles at <paramref name="packed"/> as bytes 0 to 15, in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Nibbles(ref byte packed)
+    {
+        var bytes = Vector128.LoadUnsafe(ref packed);
+        return Vector256.Create(bytes, (bytes.AsUInt16() >> 4).AsByte()) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>The 32 nibbles at <paramref name="packed"/> as elements 0 to 15 and 16 to 31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<byte> First, Vector128<byte> Second) NibbleHalves(ref byte packed)
+    {
+        var bytes = Vector128.LoadUnsafe(ref packed);
+        var mask = Vector128.Create((byte)0x0F);
+        return (bytes & mask, (bytes.AsUInt16() >> 4).AsByte() & mask);
+    }
+
+    /// <summary>Byte <c>j</c> all ones where bit <c>j</c> of <paramref name="bits"/> is set, else zero.</summary>
+    /// <remarks>
+    /// Every byte of each group of eight takes the byte of <paramref name="bits"/> holding its bit; OR-ing on all
+    /// other bits leaves all ones exactly where that bit is set.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> SpreadBits(uint bits)
+    {
+        // Indices within each 128-bit lane (bits is broadcast to both), so the shuffle is a single vpshufb.
+        var owner = Vector256.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var broadcast = Vector256.Create(bits).AsByte();
+        var spread = Avx2.IsSupported ? Avx2.Shuffle(broadcast, owner) : Vector256.Shuffle(broadcast, owner);
+        return Vector256.Equals(spread | Vector256.Create(AllButOneBit).AsByte(), Vector256<byte>.AllBitsSet);
+    }
+
+    /// <summary><see cref="SpreadBits"/> as elements 0 to 15 and 16 to 31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<byte> First, Vector128<byte> Second) SpreadBitHalves(uint bits)
+    {
+        var broadcast = Vector128.Create(bits).AsByte();
+        var first = Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        var second = Vector128.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var allButOne = Vector128.Create(AllButOneBit).AsByte();
+        return (
+            Vector128.Equals(Shuffle(broadcast, first) | allButOne, Vector128<byte>.AllBitsSet),
+            Vector128.Equals(Shuffle(broadcast, second) | allButOne, Vector128<byte>.AllBitsSet));
+    }
+
+    /// <summary><c>table[index]</c> per byte, for a 16-entry table (repeated in each 128-bit lane) and indices 0 to 15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<sbyte> Lookup(Vector256<sbyte> table, Vector256<byte> indices) =>
+        Avx2.IsSupported ? Avx2.Shuffle(table, indices.AsSByte()) : Vector256.Shuffle(table, indices.AsSByte());
+
+    /// <inheritdoc cref="Lookup(Vector256{sbyte}, Vector256{byte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Lookup(Vector128<sbyte> table, Vector128<byte> indices) =>
+        Shuffle(table.AsByte(), indices).AsSByte();
+
+    /// <summary>A byte shuffle within 16 bytes, indices 0 to 15: <c>pshufb</c> where there is one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Shuffle(Vector128<byte> bytes, Vector128<byte> indices) =>
+        Ssse3.IsSupported ? Ssse3.Shuffle(bytes, indices) : Vector128.Shuffle(bytes, indices);
+}
