@@ -1,0 +1,112 @@
+using ModelGen.Gguf;
+using ModelGen.Kernels.Threading;
+using ModelGen.Runtime.Generation;
+using ModelGen.Runtime.Tokenization;
+
+namespace ModelGen.Runtime.Engine;
+
+/// <summary>How to run a model.</summary>
+public sealed record ModelOptions
+{
+    /// <summary>KV cache positions; 0 takes the model's trained context, capped at 4096 to bound memory.</summary>
+    public int ContextLength { get; init; }
+
+    /// <summary>Worker threads; 0 uses every core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Most tokens per forward pass during prefill.</summary>
+    public int BatchSize { get; init; } = 64;
+}
+
+/// <summary>
+/// The generic engine: any supported GGUF (llama, qwen2, qwen3), interpreted at run time. Memory-maps the file,
+/// binds and checks its tensors, builds its tokenizer, and generates text.
+/// </summary>
+public sealed class GenericModel : IForwardPass, IDisposable
+{
+    private readonly GgufFile _file;
+    private readonly Transformer _transformer;
+
+    private GenericModel(GgufFile file, ModelConfig config, Transformer transformer, Tokenizer tokenizer)
+    {
+        _file = file;
+        Config = config;
+        _transformer = transformer;
+        Tokenizer = tokenizer;
+        Generator = new TextGenerator(this, tokenizer);
+    }
+
+    /// <summary>Loads <paramref name="path"/>; throws <see cref="GgufFormatException"/> or <see cref="UnsupportedModelException"/> naming the problem.</summary>
+    public static GenericModel Load(string path, ModelOptions? options = null)
+    {
+        options ??= new ModelOptions();
+        var file = GgufFile.Open(path);
+        try
+        {
+            var config = ModelConfig.FromMetadata(file.Metadata, System.IO.Path.GetFileName(path));
+            var weights = ModelWeights.Bind(file, config);
+            var tokenizer = Tokenizer.FromGguf(file.Metadata);
+            if (tokenizer.VocabularySize != config.VocabularySize)
+            {
+                throw new UnsupportedModelException($"{System.IO.Path.GetFileName(path)}: the vocabulary has {tokenizer.VocabularySize} tokens but the embedding {config.VocabularySize} rows");
+            }
+
+            int context = options.ContextLength > 0 ? options.ContextLength : Math.Min(config.ContextLength, 4096);
+            var pool = new KernelThreadPool(options.Threads);
+            var transformer = new Transformer(config, weights, context, options.BatchSize, pool);
+            return new GenericModel(file, config, transformer, tokenizer);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public ModelConfig Config { get; }
+
+    public Tokenizer Tokenizer { get; }
+
+    public TextGenerator Generator { get; }
+
+    /// <summary>The file the model runs from.</summary>
+    public string Path => _file.Path;
+
+    public int ContextLength => _transformer.ContextLength;
+
+    public int VocabularySize => Config.VocabularySize;
+
+    public int MaxBatch => _transformer.MaxBatch;
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false) =>
+        _transformer.Forward(tokens, position, allLogits);
+
+    /// <summary>Streams the continuation of <paramref name="prompt"/>.</summary>
+    public IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Generator.GenerateAsync(prompt, options, cancellationToken);
+
+    /// <summary>Logits of every position of <paramref name="tokens"/> (a fresh sequence from position 0): [tokens × vocabulary].</summary>
+    public float[] EvaluateAll(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.Length > ContextLength)
+        {
+            throw new PromptTooLongException(tokens.Length, ContextLength);
+        }
+
+        var all = new float[(long)tokens.Length * VocabularySize];
+        for (int start = 0; start < tokens.Length; start += MaxBatch)
+        {
+            var batch = tokens.Slice(start, Math.Min(MaxBatch, tokens.Length - start));
+            Forward(batch, start, allLogits: true).CopyTo(all.AsSpan(start * VocabularySize));
+        }
+
+        return all;
+    }
+
+    public void Dispose()
+    {
+        _transformer.Pool.Dispose();
+        _transformer.Dispose();
+        _file.Dispose();
+    }
+}

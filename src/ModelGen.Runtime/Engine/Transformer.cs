@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using ModelGen.Gguf;
+using ModelGen.Kernels;
+using ModelGen.Kernels.Formats;
+using ModelGen.Kernels.Ops;
+using ModelGen.Kernels.Threading;
+
+namespace ModelGen.Runtime.Engine;
+
+/// <summary>
+/// The generic engine's forward pass for llama, qwen2 and qwen3: shapes and formats come from the file at run time.
+/// Processes a batch of tokens at consecutive positions (prefill) or one token (decode); buffers are sized once for
+/// <see cref="MaxBatch"/> tokens, so decoding allocates nothing.
+/// </summary>
+/// <remarks>
+/// Arithmetic follows llama.cpp's CPU backend: activations are converted to each weight's <c>vec_dot_type</c> before
+/// its dot products, RMSNorm sums squares in double, RoPE uses ggml's angle recurrence, and attention runs as
+/// llama.cpp's non-flash path does: queries and keys meet as F16, the softmax is in float, and the probabilities
+/// are rounded to F16 before they weight the F16 values.
+/// </remarks>
+public sealed class Transformer : IDisposable
+{
+    private readonly ModelConfig _c;
+    private readonly ModelWeights _w;
+    private readonly KvCache _cache;
+    private readonly Rope _rope;
+    private readonly KernelThreadPool _pool;
+    private readonly bool _ownsPool;
+
+    // Activations for up to MaxBatch tokens, row-major: [token][feature].
+    private readonly float[] _x, _xb, _q, _k, _v, _attention, _gate, _up, _ropeCache;
+    private readonly Half[] _kvHalf;
+    private readonly byte[] _scratch;
+    private readonly float[] _logits;
+
+    public Transformer(ModelConfig config, ModelWeights weights, int contextLength, int maxBatch = 64, KernelThreadPool? pool = null)
+    {
+        if (contextLength <= 0 || maxBatch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(contextLength), "context and batch must be positive");
+        }
+
+        _c = config;
+        _w = weights;
+        ContextLength = contextLength;
+        MaxBatch = maxBatch;
+        _pool = pool ?? new KernelThreadPool();
+        _ownsPool = pool is null;
+        _cache = new KvCache(config.LayerCount, contextLength, config.KvLength);
+        _rope = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
+
+        int n = maxBatch;
+        _x = new float[n * config.EmbeddingLength];
+        _xb = new float[n * Math.Max(config.EmbeddingLength, config.QueryLength)];
+        _q = new float[n * config.QueryLength];
+        _k = new float[n * config.KvLength];
+        _v = new float[n * config.KvLength];
+        _attention = new float[n * config.QueryLength];
+        _gate = new float[n * config.FeedForwardLength];
+        _up = new float[n * config.FeedForwardLength];
+        _ropeCache = new float[config.RopeDimensions];
+        _kvHalf = new Half[config.KvLength];
+        _logits = new float[n * config.VocabularySize];
+
+        int scratch = 0;
+        foreach (var m in AllMatrices())
+        {
+            scratch = Math.Max(scratch, MatrixKernels.ActivationBytes(m.Type, m.Columns, n));
+        }
+
+        _scratch = new byte[scratch];
+    }
+
+    public ModelConfig Config => _c;
+
+    public int ContextLength { get; }
+
+    /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
+    public int MaxBatch { get; }
+
+    public KernelThreadPool Pool => _pool;
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> at positions <paramref name="position"/>, <paramref name="position"/> + 1, ...
+    /// and returns the logits: of every token when <paramref name="allLogits"/>, else of the last one. The returned
+    /// span is valid until the next call.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)
+    {
+        int n = tokens.Length;
+        if (n == 0 || n > MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), n, $"a forward pass takes 1 to {MaxBatch} tokens");
+        }
+
+        if (position < 0 || position + n > ContextLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(position), $"positions {position}..{position + n - 1} exceed the context of {ContextLength}");
+        }
+
+        int dim = _c.EmbeddingLength, qLen = _c.QueryLength, kvLen = _c.KvLength, ffn = _c.FeedForwardLength;
+        var x = _x.AsSpan(0, n * dim);
+        var xb = _xb.AsSpan(0, n * dim);
+        for (int t = 0; t < n; t++)
+        {
+            Embed(tokens[t], x.Slice(t * dim, dim));
+        }
+
+        for (int l = 0; l < _c.LayerCount; l++)
+        {
+            var layer = _w.Layers[l];
+
+            // Attention: normalise, project to queries, keys and values, rotate, cache, attend, project back.
+            RmsNormRows(x, xb, dim, layer.AttentionNorm);
+            var q = _q.AsSpan(0, n * qLen);
+            var k = _k.AsSpan(0, n * kvLen);
+            var v = _v.AsSpan(0, n * kvLen);
+            MatMul(layer.Query, xb, q, layer.QueryBias);
+            MatMul(layer.Key, xb, k, layer.KeyBias);
+            MatMul(layer.Value, xb, v, layer.ValueBias);
+            if (layer.QueryNorm is { } qNorm && layer.KeyNorm is { } kNorm)
+            {
+                RmsNorm.ApplyRows(q, _c.HeadDimension, qNorm, _c.RmsEpsilon);
+                RmsNorm.ApplyRows(k, _c.HeadDimension, kNorm, _c.RmsEpsilon);
+            }
+
+            for (int t = 0; t < n; t++)
+            {
+                _rope.Fill(position + t, _ropeCache);
+                _rope.Apply(q.Slice(t * qLen, qLen), _c.HeadDimension, _ropeCache);
+                _rope.Apply(k.Slice(t * kvLen, kvLen), _c.HeadDimension, _ropeCache);
+                F16.Quantize(SimdPaths.Best, k.Slice(t * kvLen, kvLen), MemoryMarshal.AsBytes(_cache.Key(l, position + t)));
+                F16.Quantize(SimdPaths.Best, v.Slice(t * kvLen, kvLen), MemoryMarshal.AsBytes(_kvHalf.AsSpan()));
+                _cache.StoreValue(l, position + t, _kvHalf);
+            }
+
+            var attention = _attention.AsSpan(0, n * qLen);
+            Attend(l, q, attention, position, n);
+            var projected = _xb.AsSpan(0, n * dim);
+            MatMul(layer.Output, attention, projected, null);
+            Activations.Add(x, projected);
+
+            // Feed-forward: normalise, SwiGLU, project back.
+            RmsNormRows(x, xb, dim, layer.FeedForwardNorm);
+            var gate = _gate.AsSpan(0, n * ffn);
+            var up = _up.AsSpan(0, n * ffn);
+            MatMul(layer.Gate, xb, gate, null);
+            MatMul(layer.Up, xb, up, null);
+            Activations.SwiGlu(gate, up);
+            MatMul(layer.Down, gate, xb, null);
+            Activations.Add(x, xb);
+        }
+
+        // Output: final norm and projection to the vocabulary, for the rows asked for.
+        int first = allLogits ? 0 : n - 1, rows = n - first;
+        var last = x.Slice(first * dim, rows * dim);
+        RmsNormRows(last, xb[..(rows * dim)], dim, _w.OutputNorm);
+        var logits = _logits.AsSpan(0, rows * _c.VocabularySize);
+        MatMul(_w.Output, xb[..(rows * dim)], logits, null);
+        return logits;
+    }
+
+    public void Dispose()
+    {
+        if (_ownsPool)
+        {
+            _pool.Dispose();
+        }
+    }
+
+    private void Embed(int token, Span<float> destination)
+    {
+        if ((uint)token >= (uint)_c.VocabularySize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"token id outside the vocabulary of {_c.VocabularySize}");
+        }
+
+        Dequantizer.Row(_w.TokenEmbedding.Type, _w.TokenEmbedding.Row(token), destination);
+    }
+
+    private void RmsNormRows(ReadOnlySpan<float> x, Span<float> y, int width, float[] weight)
+    {
+        for (int offset = 0; offset < x.Length; offset += width)
+        {
+            RmsNorm.Apply(x.Slice(offset, width), weight, y.Slice(offset, width), _c.RmsEpsilon);
+        }
+    }
+
+    private void MatMul(in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, float[]? bias)
+    {
+        if (x.Length == w.Columns)
+        {
+            MatrixKernels.MatVec(w, x, y, _scratch, _pool);
+        }
+        else
+        {
+            MatrixKernels.MatMul(w, x, y, _scratch, _pool);
+        }
+
+        if (bias is not null)
+        {
+            for (int offset = 0; offset < y.Length; offset += bias.Length)
+            {
+                Activations.Add(y.Slice(offset, bias.Length), bias);
+            }
+        }
+    }
+
+    private unsafe void Attend(int layer, ReadOnlySpan<float> q, Span<float> output, int position, int n)
+    {
+        fixed (float* qp = q)
+        fixed (float* op = output)
+        {
+            var body = new AttentionHeads(_c, _cache, layer, qp, op, position);
+            _pool.For(n * _c.HeadCount, 1, body);
+        }
+    }
+
+    private IEnumerable<WeightMatrix> AllMatrices()
+    {
+        yield return _w.Output;
+        foreach (var l in _w.Layers)
+        {
+            yield return l.Query;
+            yield return l.Key;
+            yield return l.Value;
+            yield return l.Output;
+            yield return l.Gate;
+            yield return l.Up;
+            yield return l.Down;
+        }
+    }
+
+    /// <summary>Causal attention of each (token, query head) pair of the batch over the cache.</summary>
+    private readonly unsafe struct AttentionHeads(ModelConfig c, KvCache cache, int layer, float* q, float* output, int position) : IRangeBody
+    {
+        public void Execute(int start, int end)
+        {
+            int hd = c.HeadDimension, group = c.HeadCount / c.KvHeadCount;
+            float scale = 1.0f / MathF.Sqrt(hd);
+            int maxLength = position + (end - 1) / c.HeadCount + 1;
+            var scores = ArrayPool<float>.Shared.Rent(maxLength);
+            var probabilities = ArrayPool<Half>.Shared.Rent(maxLength);
+            Span<Half> query = stackalloc Half[hd];
+            try
+            {
+                for (int item = start; item < end; item++)
+                {
+                    int t = item / c.HeadCount, h = item % c.HeadCount, kvHead = h / group;
+                    int length = position + t + 1;
+                    var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
+                    F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(query));
+
+                    var keys = cache.Keys(layer, length);
+                    var s = scores.AsSpan(0, length);
+                    for (int j = 0; j < length; j++)
+                    {
+                        var key = keys.Slice(j * c.KvLength + kvHead * hd, hd);
+                        s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), MemoryMarshal.AsBytes(query), hd) * scale;
+                    }
+
+                    Softmax.Apply(s);
+                    var p = probabilities.AsSpan(0, length);
+                    F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
+
+                    var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
+                    for (int d = 0; d < hd; d++)
+                    {
+                        var values = cache.ValueRow(layer, kvHead * hd + d, length);
+                        outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(values), MemoryMarshal.AsBytes(p), length);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scores);
+                ArrayPool<Half>.Shared.Return(probabilities);
+            }
+        }
+    }
+}
