@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ModelGen.Kernels.Simd;
+
+namespace ModelGen.Kernels.Formats;
+
+/// <summary>What the K-quant formats (Q2_K to Q8_K, IQ4_XS) share: the super-block size, row checks, ggml's rounding.</summary>
+internal static class KQuants
+{
+    /// <summary>Elements per super-block (ggml's <c>QK_K</c>).</summary>
+    public const int BlockSize = 256;
+
+    /// <summary>ggml's <c>GROUP_MAX_EPS</c>: a group whose largest magnitude is below it quantizes to zeros.</summary>
+    public const float GroupMaxEps = 1e-15f;
+
+    /// <summary>The first block of a row; the kernels step with <see cref="Unsafe.Add{T}(ref T, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref TBlock First<TBlock>(ReadOnlySpan<byte> blocks)
+        where TBlock : unmanaged =>
+        ref Unsafe.As<byte, TBlock>(ref MemoryMarshal.GetReference(blocks));
+
+    /// <inheritdoc cref="First{TBlock}(ReadOnlySpan{byte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref TBlock First<TBlock>(Span<byte> blocks)
+        where TBlock : unmanaged =>
+        ref Unsafe.As<byte, TBlock>(ref MemoryMarshal.GetReference(blocks));
+
+    /// <summary>
+    /// ggml's <c>nearest_int</c>: adding 1.5 * 2^23 leaves the value rounded (to nearest even) in the low mantissa
+    /// bits. Exact for |value| &lt;= 2^22; beyond that it returns what ggml returns, so later clamps agree.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int NearestInt(float value) =>
+        (BitConverter.SingleToInt32Bits(value + 12582912f) & 0x007FFFFF) - 0x00400000;
+
+    /// <summary>
+    /// Packs eight 6-bit scales and eight 6-bit mins into Q4_K/Q5_K's 12 bytes: bytes 0-3 hold scales 0-3 and bytes
+    /// 4-7 mins 0-3 in their low six bits; bytes 8-11 hold the low nibbles of scales 4-7 and mins 4-7, whose top two
+    /// bits go into the spare top bits of bytes 0-3 and 4-7.
+    /// </summary>
+    public static void PackScalesAndMins(ReadOnlySpan<byte> scales, ReadOnlySpan<byte> mins, Span<byte> packed)
+    {
+        for (int j = 0; j < 4; j++)
+        {
+            packed[j] = (byte)(scales[j] | (scales[j + 4] >> 4 << 6));
+            packed[j + 4] = (byte)(mins[j] | (mins[j + 4] >> 4 << 6));
+            packed[j + 8] = (byte)((scales[j + 4] & 0xF) | ((mins[j + 4] & 0xF) << 4));
+        }
+    }
+
+    /// <summary>
+    /// The eight scales and eight mins of <see cref="PackScalesAndMins"/>, one per byte of <paramref name="scales"/>
+    /// and <paramref name="mins"/> (little-endian: sub-block <c>j</c> in bits <c>8j</c> to <c>8j+7</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void UnpackScalesAndMins(ref byte packed, out ulong scales, out ulong mins)
+    {
+        const uint Low6 = 0x3F3F3F3F;
+        const uint Low4 = 0x0F0F0F0F;
+        const uint Low2 = 0x03030303;
+        uint first = Unsafe.ReadUnaligned<uint>(ref packed);
+        uint second = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref packed, 4));
+        uint third = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref packed, 8));
+        uint highScales = (third & Low4) | ((first >> 6 & Low2) << 4);
+        uint highMins = (third >> 4 & Low4) | ((second >> 6 & Low2) << 4);
+        scales = (first & Low6) | ((ulong)highScales << 32);
+        mins = (second & Low6) | ((ulong)highMins << 32);
+    }
+
+    /// <summary>
+    /// <see cref="UnpackScalesAndMins"/> in one vector: bytes 0-7 the scales, bytes 8-15 the mins. Reads 16 bytes
+    /// at <paramref name="packed"/>, of which the last four are not part of the scales.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> UnpackScalesAndMins128(ref byte packed)
+    {
+        var bytes = Vector128.LoadUnsafe(ref packed);
+
+        // Low bits: scales 0-3 and mins 0-3 are the low six bits of bytes 0-3 and 4-7; scales 4-7 and mins 4-7 the
+        // low and high nibbles of bytes 8-11. High bits: the top two bits of bytes 0-3 (scales 4-7) and 4-7 (mins 4-7).
+        var low = Vector128.Shuffle(bytes, Vector128.Create((byte)0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+        var lowMins = Vector128.ConditionalSelect(Vector128.Create(0, 0, 0, -1).AsByte(), low >> 4, low);
+        var high = Vector128.Shuffle(bytes, Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 4, 5, 6, 7));
+        return (lowMins & Vector128.Create(0x0F0F0F0F_3F3F3F3Fu, 0x0F0F0F0F_3F3F3F3Fu).AsByte()) | ((high >> 2) & Vector128.Create((byte)0x30));
+    }
+
+    /// <summary>
+    /// <see cref="FloatConversions.HalfToSingle(Half)"/> with a fast path for normal halves (every scale but
+    /// zero, in practice): rebias the exponent and shift, in a few integer operations. The kernels convert one or
+    /// two scales per super-block, and the vector units are busy with the quants.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToSingle(Half value)
+    {
+        uint bits = BitConverter.HalfToUInt16Bits(value);
+        uint exponent = bits & 0x7C00;
+        if (exponent - 0x0400 < 0x7800)
+        {
+            return BitConverter.UInt32BitsToSingle(((bits & 0x8000) << 16) | (((bits & 0x7FFF) << 13) + ((127 - 15) << 23)));
+        }
+
+        return FloatConversions.HalfToSingle(value);
+    }
+
+    /// <summary>
+    /// The integer part of the mins term of a Q4_K/Q5_K (or any per-32 offset) dot product:
+    /// <c>sum over sub-blocks j of mins[j] * (bsums[2j] + bsums[2j+1])</c>, Q8_K's sums of each 16 quants sparing
+    /// the kernel a pass over the quants.
+    /// </summary>
+    public static int MinsDot(ulong mins, ref BlockQ8K y)
+    {
+        int sum = 0;
+        for (int j = 0; j < 8; j++)
+        {
+            sum += (byte)(mins >> (8 * j)) * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in eight lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) => MinsDot256(Vector128.CreateScalar(mins).AsByte(), ref y);
+
+    /// <summary>As <see cref="MinsDot256(ulong, ref BlockQ8K)"/>, with the mins in bytes 0-7 of <paramref name="mins"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MinsDot256(Vector128<byte> mins, ref BlockQ8K y) =>
+        WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16());
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in four lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MinsDot128(ulong mins, ref BlockQ8K y)
+    {
+        var (lower, upper) = Vector128.Widen(MinPairs(Vector128.CreateScalar(mins).AsByte()));
+        return WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lower.AsInt16())
+            + WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[8]), upper.AsInt16());
+    }
+
+    /// <summary>Each min twice, to meet the two 16-quant sums of its sub-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> MinPairs(Vector128<byte> mins) =>
+        Vector128.Shuffle(mins, Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+}
