@@ -282,6 +282,11 @@ public sealed class Q4_KTests : KQuantWeightTests<Q4_K, BlockQ4K>
     protected override int[] HalfOffsets => [0, 2];
 }
 
+public sealed class Q5_KTests : KQuantWeightTests<Q5_K, BlockQ5K>
+{
+    protected override int[] HalfOffsets => [0, 2];
+}
+
 public sealed class Q8_KTests : KQuantFormatTests<Q8_K, BlockQ8K>
 {
     protected override int[] HalfOffsets => [];

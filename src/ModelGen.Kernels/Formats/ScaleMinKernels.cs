@@ -1,0 +1,194 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ModelGen.Kernels.Simd;
+
+namespace ModelGen.Kernels.Formats;
+
+/// <summary>
+/// A K-quant of eight 32-weight sub-blocks, weight = <c>d * scale * q - dmin * min</c> with 6-bit scales and mins
+/// (Q4_K, Q5_K). Blocks start with ggml's <c>{ half d; half dmin; uint8 scales[12]; }</c>; the format says how to
+/// read its quants, <see cref="ScaleMinKernels{TFormat}"/> does the rest.
+/// </summary>
+internal unsafe interface IScaleMinFormat : IWeightFormat<Q8_K>
+{
+    /// <summary>Quant <paramref name="index"/> (0 to 255) of the block: the scalar reference.</summary>
+    static abstract int Quant(ref byte block, int index);
+
+    /// <summary>
+    /// The 64 quants of sub-blocks <c>2 * pair</c> and <c>2 * pair + 1</c>, in element order. The block must not
+    /// move (the 512-bit path broadcasts straight from memory).
+    /// </summary>
+    static abstract Vector512<byte> Quants512(byte* block, int pair);
+
+    /// <summary>The 32 quants of sub-block <c>2 * pair</c>, and those of sub-block <c>2 * pair + 1</c>.</summary>
+    static abstract (Vector256<byte> First, Vector256<byte> Second) Quants256(ref byte block, int pair);
+
+    /// <summary>Quants <paramref name="offset"/> to <paramref name="offset"/> + 15 of sub-blocks <c>2 * pair</c> and <c>2 * pair + 1</c>.</summary>
+    static abstract (Vector128<byte> First, Vector128<byte> Second) Quants128(ref byte block, int pair, int offset);
+}
+
+/// <summary>Dequantization and the dot product with Q8_K of an <see cref="IScaleMinFormat"/>.</summary>
+/// <remarks>
+/// The dot products weigh each 32 products of quants by the sub-block scale with <c>pmaddubsw</c>/<c>pmaddwd</c>
+/// (<see cref="ScaledByteDot"/>), so the super-block's sum stays in int32 lanes (at most 8 * 2*31*128 * 63 in
+/// magnitude) until one float multiply-add by <c>d</c>; the mins meet Q8_K's sums of 16 quants. Scales are
+/// unpacked and converted in integer registers, which the vector work leaves idle.
+/// </remarks>
+internal static unsafe class ScaleMinKernels<TFormat>
+    where TFormat : IScaleMinFormat
+{
+    private const int ScalesOffset = 4;
+
+    /// <summary><c>dequantize_row_q4_K</c> / <c>dequantize_row_q5_K</c>: <c>d*scale * q - dmin*min</c>, in ggml's order.</summary>
+    public static void Dequantize(ReadOnlySpan<byte> blocks, Span<float> values)
+    {
+        int count = BlockRows.Count<TFormat>(values.Length, blocks.Length, nameof(blocks));
+        ref byte block = ref MemoryMarshal.GetReference(blocks);
+        for (int i = 0; i < count; i++, block = ref Unsafe.Add(ref block, TFormat.BlockBytes))
+        {
+            var y = values.Slice(i * KQuants.BlockSize, KQuants.BlockSize);
+            float d = FloatConversions.HalfToSingle(D(ref block));
+            float min = FloatConversions.HalfToSingle(DMin(ref block));
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref block, ScalesOffset), out ulong scales, out ulong mins);
+            for (int j = 0; j < 8; j++)
+            {
+                float scale = d * (byte)(scales >> (8 * j));
+                float offset = min * (byte)(mins >> (8 * j));
+                for (int l = 32 * j; l < 32 * j + 32; l++)
+                {
+                    y[l] = scale * TFormat.Quant(ref block, l) - offset;
+                }
+            }
+        }
+    }
+
+    public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count)
+    {
+        int blocks = BlockRows.Count<TFormat>(count, weights.Length, nameof(weights));
+        BlockRows.Count<Q8_K>(count, activations.Length, nameof(activations));
+        ref byte x = ref MemoryMarshal.GetReference(weights);
+        ref BlockQ8K y = ref KQuants.First<BlockQ8K>(activations);
+        if (path == SimdPath.Vector512)
+        {
+            fixed (byte* pinned = weights)
+            {
+                return Dot512(pinned, ref y, blocks);
+            }
+        }
+
+        return path switch
+        {
+            SimdPath.Vector256 => Dot256(ref x, ref y, blocks),
+            SimdPath.Vector128 => Dot128(ref x, ref y, blocks),
+            _ => DotScalar(ref x, ref y, blocks),
+        };
+    }
+
+    private static ref Half D(ref byte block) => ref Unsafe.As<byte, Half>(ref block);
+
+    private static ref Half DMin(ref byte block) => ref Unsafe.As<byte, Half>(ref Unsafe.Add(ref block, 2));
+
+    private static float DotScalar(ref byte x, ref BlockQ8K y, int blocks)
+    {
+        float sum = 0;
+        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, TFormat.BlockBytes), y = ref Unsafe.Add(ref y, 1))
+        {
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
+            ReadOnlySpan<sbyte> q8 = y.Qs;
+            int dots = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                int dot = 0;
+                for (int l = 32 * j; l < 32 * j + 32; l++)
+                {
+                    dot += TFormat.Quant(ref x, l) * q8[l];
+                }
+
+                dots += (byte)(scales >> (8 * j)) * dot;
+            }
+
+            sum += y.D * KQuants.HalfToSingle(D(ref x)) * dots - y.D * KQuants.HalfToSingle(DMin(ref x)) * KQuants.MinsDot(mins, ref y);
+        }
+
+        return sum;
+    }
+
+    private static float Dot512(byte* x, ref BlockQ8K y, int blocks)
+    {
+        var acc = Vector512<float>.Zero;
+        var accMins = Vector256<float>.Zero;
+        var spread0 = SubBlockScales.Indices512(0, 32);
+        var spread1 = SubBlockScales.Indices512(2, 32);
+        var spread2 = SubBlockScales.Indices512(4, 32);
+        var spread3 = SubBlockScales.Indices512(6, 32);
+        for (int i = 0; i < blocks; i++, x += TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 1))
+        {
+            KQuants.UnpackScalesAndMins(ref x[ScalesOffset], out ulong scales, out ulong mins);
+            var scales16 = Vector512.WidenLower(Vector512.CreateScalar(scales).AsByte()).AsInt16();
+            ref sbyte q8 = ref y.Qs[0];
+            var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spread0))
+                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spread1))
+                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spread2))
+                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spread3));
+            acc = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(*(Half*)x)), Vector512.ConvertToSingle(sums), acc);
+            accMins = Vector256.FusedMultiplyAdd(
+                Vector256.Create(-y.D * KQuants.HalfToSingle(*(Half*)(x + 2))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), accMins);
+        }
+
+        return Vector512.Sum(acc) + Vector256.Sum(accMins);
+    }
+
+    private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
+    {
+        var acc = Vector256<float>.Zero;
+        var accMins = Vector256<float>.Zero;
+        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, TFormat.BlockBytes), y = ref Unsafe.Add(ref y, 1))
+        {
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
+            ref sbyte q8 = ref y.Qs[0];
+            var sums = Vector256<int>.Zero;
+            for (int pair = 0; pair < 4; pair++)
+            {
+                var (first, second) = TFormat.Quants256(ref x, pair);
+                sums += ScaledByteDot.MultiplyAddU8S8(first, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair)), Vector256.Create((short)(byte)(scales >> (16 * pair))))
+                    + ScaledByteDot.MultiplyAddU8S8(second, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair + 32)), Vector256.Create((short)(byte)(scales >> (16 * pair + 8))));
+            }
+
+            acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector256.ConvertToSingle(sums), acc);
+            accMins = Vector256.FusedMultiplyAdd(
+                Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), accMins);
+        }
+
+        return Vector256.Sum(acc) + Vector256.Sum(accMins);
+    }
+
+    private static float Dot128(ref byte x, ref BlockQ8K y, int blocks)
+    {
+        var acc = Vector128<float>.Zero;
+        var accMins = Vector128<float>.Zero;
+        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, TFormat.BlockBytes), y = ref Unsafe.Add(ref y, 1))
+        {
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
+            ref sbyte q8 = ref y.Qs[0];
+            var sums = Vector128<int>.Zero;
+            for (int pair = 0; pair < 4; pair++)
+            {
+                var firstScale = Vector128.Create((short)(byte)(scales >> (16 * pair)));
+                var secondScale = Vector128.Create((short)(byte)(scales >> (16 * pair + 8)));
+                for (int offset = 0; offset < 32; offset += 16)
+                {
+                    var (first, second) = TFormat.Quants128(ref x, pair, offset);
+                    sums += ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), firstScale)
+                        + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), secondScale);
+                }
+            }
+
+            acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector128.ConvertToSingle(sums), acc);
+            accMins = Vector128.FusedMultiplyAdd(
+                Vector128.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector128.ConvertToSingle(KQuants.MinsDot128(mins, ref y)), accMins);
+        }
+
+        return Vector128.Sum(acc) + Vector128.Sum(accMins);
+    }
+}
