@@ -16,8 +16,8 @@ public enum HalfNaN
 
 /// <summary>
 /// FP16 and BF16 rows to and from FP32, bit for bit as ggml converts them: correctly rounded (to nearest even),
-/// subnormals kept, NaNs quieted. .NET exposes no F16C instruction, so every path uses the exact float and integer
-/// arithmetic of ggml's portable conversion (after Maratyszcza's FP16 library), which gives the same bits.
+/// subnormals kept, NaNs quieted. .NET exposes no F16C instruction, so every path uses exact float and integer
+/// arithmetic (for FP32 to FP16, that of ggml's portable conversion, after Maratyszcza's FP16 library).
 /// </summary>
 /// <remarks>Source and destination spans must not overlap.</remarks>
 public static class FloatConversions
@@ -72,7 +72,10 @@ public static class FloatConversions
     public static void SingleToBFloat16(SimdPath path, ReadOnlySpan<float> source, Span<ushort> destination) =>
         Narrow<SingleToBFloat16Bits>(path, MemoryMarshal.Cast<float, uint>(source), destination);
 
-    /// <summary>Sixteen FP16 values (zero-extended into uint lanes) as FP32. For kernels that convert as they go.</summary>
+    /// <summary>
+    /// The FP16 values in the low 16 bits of each lane (the high bits are ignored) as FP32. For kernels that
+    /// convert as they go.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> HalfToSingle(Vector512<uint> halfBits) => HalfBitsToSingle.Convert(halfBits).AsSingle();
 
@@ -217,59 +220,49 @@ public static class FloatConversions
     }
 
     /// <summary>
-    /// FP16 to FP32. Normal halves: shift exponent and mantissa into place, then multiply by 2^-112 to rebias the
-    /// exponent (which also carries Inf and NaN through, quieting NaNs). Subnormal halves: put the mantissa under the
-    /// exponent of 0.5, so that subtracting 0.5 leaves exactly mantissa * 2^-24.
+    /// FP16 to FP32. Exponent and mantissa shifted into place read as a float 2^112 times too small, subnormal
+    /// halves as float subnormals, so one multiply by 2^112 rebiases both exactly. Inf and NaN first get the
+    /// all-ones exponent, which the multiply carries through (quieting NaNs as ggml's conversion does).
     /// </summary>
+    /// <remarks>Exact only without denormals-are-zero, which .NET never sets. Reads only the low 16 bits of each lane.</remarks>
     private readonly struct HalfBitsToSingle : ILaneConversion
     {
+        private const uint Magnitude = 0x7FFFu << 13;
+        private const uint MaxExponent = 0x1Fu << 23; // the half's exponent field, shifted into place
+        private const uint AllOnesExponent = 0x7F80_0000;
+        private const float Rebias = (float)(1L << 56) * (1L << 56); // 2^112
         private const uint Sign = 0x8000_0000;
-        private const uint ExponentOffset = 0xE0u << 23;
-        private const float ExponentScale = 1.0f / (1L << 56) / (1L << 56); // 2^-112
-        private const uint HalfOf = 126u << 23; // exponent of 0.5
-        private const uint SubnormalLimit = 1u << 27; // twice the bits of the smallest normal half, shifted up 16
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Convert(uint x)
         {
-            uint w = x << 16;
-            uint twice = w + w;
-            float normal = BitConverter.UInt32BitsToSingle((twice >> 4) + ExponentOffset) * ExponentScale;
-            float subnormal = BitConverter.UInt32BitsToSingle((twice >> 17) | HalfOf) - 0.5f;
-            return (w & Sign) | BitConverter.SingleToUInt32Bits(twice < SubnormalLimit ? subnormal : normal);
+            uint shifted = (x << 13) & Magnitude;
+            shifted |= shifted >= MaxExponent ? AllOnesExponent : 0;
+            return ((x << 16) & Sign) | BitConverter.SingleToUInt32Bits(BitConverter.UInt32BitsToSingle(shifted) * Rebias);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<uint> Convert(Vector128<uint> x)
         {
-            var w = x << 16;
-            var twice = w + w;
-            var normal = ((twice >> 4) + Vector128.Create(ExponentOffset)).AsSingle() * ExponentScale;
-            var subnormal = ((twice >> 17) | Vector128.Create(HalfOf)).AsSingle() - Vector128.Create(0.5f);
-            var magnitude = Vector128.ConditionalSelect(Vector128.LessThan(twice, Vector128.Create(SubnormalLimit)), subnormal.AsUInt32(), normal.AsUInt32());
-            return (w & Vector128.Create(Sign)) | magnitude;
+            var shifted = (x << 13) & Vector128.Create(Magnitude);
+            shifted |= Vector128.GreaterThanOrEqual(shifted, Vector128.Create(MaxExponent)) & Vector128.Create(AllOnesExponent);
+            return ((x << 16) & Vector128.Create(Sign)) | (shifted.AsSingle() * Rebias).AsUInt32();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<uint> Convert(Vector256<uint> x)
         {
-            var w = x << 16;
-            var twice = w + w;
-            var normal = ((twice >> 4) + Vector256.Create(ExponentOffset)).AsSingle() * ExponentScale;
-            var subnormal = ((twice >> 17) | Vector256.Create(HalfOf)).AsSingle() - Vector256.Create(0.5f);
-            var magnitude = Vector256.ConditionalSelect(Vector256.LessThan(twice, Vector256.Create(SubnormalLimit)), subnormal.AsUInt32(), normal.AsUInt32());
-            return (w & Vector256.Create(Sign)) | magnitude;
+            var shifted = (x << 13) & Vector256.Create(Magnitude);
+            shifted |= Vector256.GreaterThanOrEqual(shifted, Vector256.Create(MaxExponent)) & Vector256.Create(AllOnesExponent);
+            return ((x << 16) & Vector256.Create(Sign)) | (shifted.AsSingle() * Rebias).AsUInt32();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<uint> Convert(Vector512<uint> x)
         {
-            var w = x << 16;
-            var twice = w + w;
-            var normal = ((twice >> 4) + Vector512.Create(ExponentOffset)).AsSingle() * ExponentScale;
-            var subnormal = ((twice >> 17) | Vector512.Create(HalfOf)).AsSingle() - Vector512.Create(0.5f);
-            var magnitude = Vector512.ConditionalSelect(Vector512.LessThan(twice, Vector512.Create(SubnormalLimit)), subnormal.AsUInt32(), normal.AsUInt32());
-            return (w & Vector512.Create(Sign)) | magnitude;
+            var shifted = (x << 13) & Vector512.Create(Magnitude);
+            shifted |= Vector512.GreaterThanOrEqual(shifted, Vector512.Create(MaxExponent)) & Vector512.Create(AllOnesExponent);
+            return ((x << 16) & Vector512.Create(Sign)) | (shifted.AsSingle() * Rebias).AsUInt32();
         }
     }
 

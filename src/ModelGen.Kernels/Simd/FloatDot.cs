@@ -4,7 +4,11 @@ using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels.Simd;
 
-/// <summary>How a float format's elements are read as FP32, one at a time or a vector at a time.</summary>
+/// <summary>
+/// How a float format's elements are read as FP32: one at a time, or two vectors at a time, which may split the
+/// elements in any order as long as weights and activations split alike (16-bit formats take even and odd
+/// elements from the halves of 32-bit lanes, so no widening shuffle is needed).
+/// </summary>
 internal interface IFloatElements
 {
     /// <summary>Bytes per element.</summary>
@@ -12,11 +16,14 @@ internal interface IFloatElements
 
     static abstract float Load(ref byte row, nuint index);
 
-    static abstract Vector128<float> Load128(ref byte row, nuint index);
+    /// <summary>Elements <paramref name="index"/> to <paramref name="index"/> + 7 as FP32.</summary>
+    static abstract (Vector128<float>, Vector128<float>) Load128(ref byte row, nuint index);
 
-    static abstract Vector256<float> Load256(ref byte row, nuint index);
+    /// <summary>Elements <paramref name="index"/> to <paramref name="index"/> + 15 as FP32.</summary>
+    static abstract (Vector256<float>, Vector256<float>) Load256(ref byte row, nuint index);
 
-    static abstract Vector512<float> Load512(ref byte row, nuint index);
+    /// <summary>Elements <paramref name="index"/> to <paramref name="index"/> + 31 as FP32.</summary>
+    static abstract (Vector512<float>, Vector512<float>) Load512(ref byte row, nuint index);
 }
 
 /// <summary>
@@ -36,32 +43,36 @@ internal static class FloatDot<TElements>
 
         ref byte w = ref MemoryMarshal.GetReference(weights);
         ref byte a = ref MemoryMarshal.GetReference(activations);
-        int n = count;
         return path switch
         {
-            SimdPath.Vector512 => Dot512(ref w, ref a, n),
-            SimdPath.Vector256 => Dot256(ref w, ref a, n),
-            SimdPath.Vector128 => Dot128(ref w, ref a, n),
-            _ => Tail(ref w, ref a, 0, n),
+            SimdPath.Vector512 => Dot512(ref w, ref a, count),
+            SimdPath.Vector256 => Dot256(ref w, ref a, count),
+            SimdPath.Vector128 => Dot128(ref w, ref a, count),
+            _ => Tail(ref w, ref a, 0, count),
         };
     }
 
     private static float Dot512(ref byte w, ref byte a, int n)
     {
-        const int width = 16;
+        const int step = 2 * 16;
         var (s0, s1, s2, s3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
         nuint i = 0;
-        for (; (int)i + 4 * width <= n; i += 4 * width)
+        for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            s0 = Vector512.MultiplyAddEstimate(TElements.Load512(ref w, i), TElements.Load512(ref a, i), s0);
-            s1 = Vector512.MultiplyAddEstimate(TElements.Load512(ref w, i + width), TElements.Load512(ref a, i + width), s1);
-            s2 = Vector512.MultiplyAddEstimate(TElements.Load512(ref w, i + 2 * width), TElements.Load512(ref a, i + 2 * width), s2);
-            s3 = Vector512.MultiplyAddEstimate(TElements.Load512(ref w, i + 3 * width), TElements.Load512(ref a, i + 3 * width), s3);
+            var ((w0, w1), (a0, a1)) = (TElements.Load512(ref w, i), TElements.Load512(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TElements.Load512(ref w, i + step), TElements.Load512(ref a, i + step));
+            s0 = Vector512.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector512.MultiplyAddEstimate(w1, a1, s1);
+            s2 = Vector512.MultiplyAddEstimate(w2, a2, s2);
+            s3 = Vector512.MultiplyAddEstimate(w3, a3, s3);
         }
 
-        for (; (int)i + width <= n; i += width)
+        if ((int)i + step <= n)
         {
-            s0 = Vector512.MultiplyAddEstimate(TElements.Load512(ref w, i), TElements.Load512(ref a, i), s0);
+            var ((w0, w1), (a0, a1)) = (TElements.Load512(ref w, i), TElements.Load512(ref a, i));
+            s0 = Vector512.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector512.MultiplyAddEstimate(w1, a1, s1);
+            i += step;
         }
 
         return Vector512.Sum((s0 + s1) + (s2 + s3)) + Tail(ref w, ref a, (int)i, n);
@@ -69,20 +80,25 @@ internal static class FloatDot<TElements>
 
     private static float Dot256(ref byte w, ref byte a, int n)
     {
-        const int width = 8;
+        const int step = 2 * 8;
         var (s0, s1, s2, s3) = (Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
         nuint i = 0;
-        for (; (int)i + 4 * width <= n; i += 4 * width)
+        for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            s0 = Vector256.MultiplyAddEstimate(TElements.Load256(ref w, i), TElements.Load256(ref a, i), s0);
-            s1 = Vector256.MultiplyAddEstimate(TElements.Load256(ref w, i + width), TElements.Load256(ref a, i + width), s1);
-            s2 = Vector256.MultiplyAddEstimate(TElements.Load256(ref w, i + 2 * width), TElements.Load256(ref a, i + 2 * width), s2);
-            s3 = Vector256.MultiplyAddEstimate(TElements.Load256(ref w, i + 3 * width), TElements.Load256(ref a, i + 3 * width), s3);
+            var ((w0, w1), (a0, a1)) = (TElements.Load256(ref w, i), TElements.Load256(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TElements.Load256(ref w, i + step), TElements.Load256(ref a, i + step));
+            s0 = Vector256.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector256.MultiplyAddEstimate(w1, a1, s1);
+            s2 = Vector256.MultiplyAddEstimate(w2, a2, s2);
+            s3 = Vector256.MultiplyAddEstimate(w3, a3, s3);
         }
 
-        for (; (int)i + width <= n; i += width)
+        if ((int)i + step <= n)
         {
-            s0 = Vector256.MultiplyAddEstimate(TElements.Load256(ref w, i), TElements.Load256(ref a, i), s0);
+            var ((w0, w1), (a0, a1)) = (TElements.Load256(ref w, i), TElements.Load256(ref a, i));
+            s0 = Vector256.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector256.MultiplyAddEstimate(w1, a1, s1);
+            i += step;
         }
 
         return Vector256.Sum((s0 + s1) + (s2 + s3)) + Tail(ref w, ref a, (int)i, n);
@@ -90,20 +106,25 @@ internal static class FloatDot<TElements>
 
     private static float Dot128(ref byte w, ref byte a, int n)
     {
-        const int width = 4;
+        const int step = 2 * 4;
         var (s0, s1, s2, s3) = (Vector128<float>.Zero, Vector128<float>.Zero, Vector128<float>.Zero, Vector128<float>.Zero);
         nuint i = 0;
-        for (; (int)i + 4 * width <= n; i += 4 * width)
+        for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            s0 = Vector128.MultiplyAddEstimate(TElements.Load128(ref w, i), TElements.Load128(ref a, i), s0);
-            s1 = Vector128.MultiplyAddEstimate(TElements.Load128(ref w, i + width), TElements.Load128(ref a, i + width), s1);
-            s2 = Vector128.MultiplyAddEstimate(TElements.Load128(ref w, i + 2 * width), TElements.Load128(ref a, i + 2 * width), s2);
-            s3 = Vector128.MultiplyAddEstimate(TElements.Load128(ref w, i + 3 * width), TElements.Load128(ref a, i + 3 * width), s3);
+            var ((w0, w1), (a0, a1)) = (TElements.Load128(ref w, i), TElements.Load128(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TElements.Load128(ref w, i + step), TElements.Load128(ref a, i + step));
+            s0 = Vector128.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector128.MultiplyAddEstimate(w1, a1, s1);
+            s2 = Vector128.MultiplyAddEstimate(w2, a2, s2);
+            s3 = Vector128.MultiplyAddEstimate(w3, a3, s3);
         }
 
-        for (; (int)i + width <= n; i += width)
+        if ((int)i + step <= n)
         {
-            s0 = Vector128.MultiplyAddEstimate(TElements.Load128(ref w, i), TElements.Load128(ref a, i), s0);
+            var ((w0, w1), (a0, a1)) = (TElements.Load128(ref w, i), TElements.Load128(ref a, i));
+            s0 = Vector128.MultiplyAddEstimate(w0, a0, s0);
+            s1 = Vector128.MultiplyAddEstimate(w1, a1, s1);
+            i += step;
         }
 
         return Vector128.Sum((s0 + s1) + (s2 + s3)) + Tail(ref w, ref a, (int)i, n);
@@ -122,7 +143,7 @@ internal static class FloatDot<TElements>
     }
 }
 
-/// <summary>FP32 elements.</summary>
+/// <summary>FP32 elements: two consecutive vectors.</summary>
 internal readonly struct SingleElements : IFloatElements
 {
     public static int ElementBytes => sizeof(float);
@@ -131,16 +152,28 @@ internal readonly struct SingleElements : IFloatElements
     public static float Load(ref byte row, nuint index) => Unsafe.Add(ref Unsafe.As<byte, float>(ref row), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load128(ref byte row, nuint index) => Vector128.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
+    public static (Vector128<float>, Vector128<float>) Load128(ref byte row, nuint index)
+    {
+        ref float values = ref Unsafe.As<byte, float>(ref row);
+        return (Vector128.LoadUnsafe(ref values, index), Vector128.LoadUnsafe(ref values, index + 4));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(ref byte row, nuint index) => Vector256.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
+    public static (Vector256<float>, Vector256<float>) Load256(ref byte row, nuint index)
+    {
+        ref float values = ref Unsafe.As<byte, float>(ref row);
+        return (Vector256.LoadUnsafe(ref values, index), Vector256.LoadUnsafe(ref values, index + 8));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load512(ref byte row, nuint index) => Vector512.LoadUnsafe(ref Unsafe.As<byte, float>(ref row), index);
+    public static (Vector512<float>, Vector512<float>) Load512(ref byte row, nuint index)
+    {
+        ref float values = ref Unsafe.As<byte, float>(ref row);
+        return (Vector512.LoadUnsafe(ref values, index), Vector512.LoadUnsafe(ref values, index + 16));
+    }
 }
 
-/// <summary>FP16 elements, converted as ggml converts them.</summary>
+/// <summary>FP16 elements, converted as ggml converts them: even elements from the low halves of 32-bit lanes, odd from the high.</summary>
 internal readonly struct HalfElements : IFloatElements
 {
     public static int ElementBytes => sizeof(ushort);
@@ -150,21 +183,32 @@ internal readonly struct HalfElements : IFloatElements
         FloatConversions.HalfToSingle(Unsafe.Add(ref Unsafe.As<byte, Half>(ref row), index));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load128(ref byte row, nuint index) => FloatConversions.HalfToSingle(Vector128.WidenLower(
-        Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref row, index * sizeof(ushort)))).AsUInt16()));
+    public static (Vector128<float>, Vector128<float>) Load128(ref byte row, nuint index)
+    {
+        var pairs = Vector128.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return (FloatConversions.HalfToSingle(pairs), FloatConversions.HalfToSingle(pairs >> 16));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(ref byte row, nuint index) => FloatConversions.HalfToSingle(
-        Vector256.WidenLower(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector256Unsafe()));
+    public static (Vector256<float>, Vector256<float>) Load256(ref byte row, nuint index)
+    {
+        var pairs = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return (FloatConversions.HalfToSingle(pairs), FloatConversions.HalfToSingle(pairs >> 16));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load512(ref byte row, nuint index) => FloatConversions.HalfToSingle(
-        Vector512.WidenLower(Vector256.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector512Unsafe()));
+    public static (Vector512<float>, Vector512<float>) Load512(ref byte row, nuint index)
+    {
+        var pairs = Vector512.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return (FloatConversions.HalfToSingle(pairs), FloatConversions.HalfToSingle(pairs >> 16));
+    }
 }
 
-/// <summary>BF16 elements: the top halves of FP32s.</summary>
+/// <summary>BF16 elements, the top halves of FP32s: even elements shifted up from the low halves of 32-bit lanes, odd ones masked in place.</summary>
 internal readonly struct BFloat16Elements : IFloatElements
 {
+    private const uint High = 0xFFFF_0000;
+
     public static int ElementBytes => sizeof(ushort);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -172,14 +216,23 @@ internal readonly struct BFloat16Elements : IFloatElements
         FloatConversions.BFloat16ToSingle(Unsafe.Add(ref Unsafe.As<byte, ushort>(ref row), index));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load128(ref byte row, nuint index) => (Vector128.WidenLower(
-        Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref row, index * sizeof(ushort)))).AsUInt16()) << 16).AsSingle();
+    public static (Vector128<float>, Vector128<float>) Load128(ref byte row, nuint index)
+    {
+        var pairs = Vector128.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return ((pairs << 16).AsSingle(), (pairs & Vector128.Create(High)).AsSingle());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load256(ref byte row, nuint index) =>
-        (Vector256.WidenLower(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector256Unsafe()) << 16).AsSingle();
+    public static (Vector256<float>, Vector256<float>) Load256(ref byte row, nuint index)
+    {
+        var pairs = Vector256.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return ((pairs << 16).AsSingle(), (pairs & Vector256.Create(High)).AsSingle());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load512(ref byte row, nuint index) =>
-        (Vector512.WidenLower(Vector256.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref row), index).ToVector512Unsafe()) << 16).AsSingle();
+    public static (Vector512<float>, Vector512<float>) Load512(ref byte row, nuint index)
+    {
+        var pairs = Vector512.LoadUnsafe(ref Unsafe.As<byte, uint>(ref row), index / 2);
+        return ((pairs << 16).AsSingle(), (pairs & Vector512.Create(High)).AsSingle());
+    }
 }

@@ -176,6 +176,7 @@ internal static class Q8PairedKernels<TFormat>
     private static float Dot256(ref byte w, ref byte a, int blocks)
     {
         var sums = Vector256<float>.Zero;
+        var oddSums = Vector256<float>.Zero;
         var minimums = Vector256<float>.Zero;
         int b = 0;
         for (; b + Group <= blocks; b += Group)
@@ -186,15 +187,15 @@ internal static class Q8PairedKernels<TFormat>
                 minimums += HalfProducts256(ref w, ref a, 2);
             }
 
-            // Unrolled, so that each block's scale lane is a constant shuffle.
+            // Unrolled, so that each block's scale lane is a constant shuffle; two accumulators halve the FMA latency chain.
             sums = Step256(ref w, ref a, 0, scales, sums);
-            sums = Step256(ref w, ref a, 1, scales, sums);
+            oddSums = Step256(ref w, ref a, 1, scales, oddSums);
             sums = Step256(ref w, ref a, 2, scales, sums);
-            sums = Step256(ref w, ref a, 3, scales, sums);
+            oddSums = Step256(ref w, ref a, 3, scales, oddSums);
             sums = Step256(ref w, ref a, 4, scales, sums);
-            sums = Step256(ref w, ref a, 5, scales, sums);
+            oddSums = Step256(ref w, ref a, 5, scales, oddSums);
             sums = Step256(ref w, ref a, 6, scales, sums);
-            sums = Step256(ref w, ref a, 7, scales, sums);
+            oddSums = Step256(ref w, ref a, 7, scales, oddSums);
 
             w = ref Unsafe.Add(ref w, Group * TFormat.BlockBytes);
             a = ref Unsafe.Add(ref a, Group * ActivationBytes);
@@ -211,7 +212,7 @@ internal static class Q8PairedKernels<TFormat>
             a = ref Unsafe.Add(ref a, ActivationBytes);
         }
 
-        return Vector256.Sum(sums) + Vector256.Sum(minimums) + rest;
+        return Vector256.Sum(sums + oddSums) + Vector256.Sum(minimums) + rest;
     }
 
     /// <summary>Two blocks per vector; the last blocks, fewer than a group, take the 256-bit path.</summary>
