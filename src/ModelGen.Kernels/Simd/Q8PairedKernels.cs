@@ -170,7 +170,7 @@ internal static class Q8PairedKernels<TFormat>
             a = ref Unsafe.Add(ref a, Group * ActivationBytes);
         }
 
-        return Vector128.Sum(sums) + Vector128.Sum(minimums) + DotScalarScales128(ref w, ref a, blocks - b);
+        return Vector128.Sum(sums) + Vector128.Sum(minimums) + UngroupedDot128(ref w, ref a, blocks - b);
     }
 
     private static float Dot256(ref byte w, ref byte a, int blocks)
@@ -201,18 +201,7 @@ internal static class Q8PairedKernels<TFormat>
             a = ref Unsafe.Add(ref a, Group * ActivationBytes);
         }
 
-        // The last blocks, fewer than a group, convert their scales one at a time.
-        float rest = 0;
-        for (; b < blocks; b++)
-        {
-            var products = MultiplyAdd(TFormat.Unpack(ref w), Vector256.LoadUnsafe(ref Unsafe.Add(ref a, QuantsOffset)).AsSByte());
-            rest += Vector256.Sum(Vector256.ConvertToSingle(products)) * (Half(ref w, 0) * Half(ref a, 0));
-            rest += HasMinimum ? Half(ref w, 2) * Half(ref a, 2) : 0;
-            w = ref Unsafe.Add(ref w, TFormat.BlockBytes);
-            a = ref Unsafe.Add(ref a, ActivationBytes);
-        }
-
-        return Vector256.Sum(sums + oddSums) + Vector256.Sum(minimums) + rest;
+        return Vector256.Sum(sums + oddSums) + Vector256.Sum(minimums) + UngroupedDot256(ref w, ref a, blocks - b);
     }
 
     /// <summary>Two blocks per vector; the last blocks, fewer than a group, take the 256-bit path.</summary>
@@ -278,13 +267,29 @@ internal static class Q8PairedKernels<TFormat>
     }
 
     /// <summary>Blocks after the last whole group, each converting its own scales.</summary>
-    private static float DotScalarScales128(ref byte w, ref byte a, int blocks)
+    private static float UngroupedDot128(ref byte w, ref byte a, int blocks)
     {
         float sum = 0;
         for (int b = 0; b < blocks; b++)
         {
             var scale = Vector128.Create(Half(ref w, 0) * Half(ref a, 0));
             sum += Vector128.Sum(Step128(ref w, ref a, 0, scale, 0, Vector128<float>.Zero));
+            sum += HasMinimum ? Half(ref w, 2) * Half(ref a, 2) : 0;
+            w = ref Unsafe.Add(ref w, TFormat.BlockBytes);
+            a = ref Unsafe.Add(ref a, ActivationBytes);
+        }
+
+        return sum;
+    }
+
+    /// <inheritdoc cref="UngroupedDot128"/>
+    private static float UngroupedDot256(ref byte w, ref byte a, int blocks)
+    {
+        float sum = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            var scale = Vector256.Create(Half(ref w, 0) * Half(ref a, 0));
+            sum += Vector256.Sum(Step256(ref w, ref a, 0, scale, Vector256<float>.Zero));
             sum += HasMinimum ? Half(ref w, 2) * Half(ref a, 2) : 0;
             w = ref Unsafe.Add(ref w, TFormat.BlockBytes);
             a = ref Unsafe.Add(ref a, ActivationBytes);
@@ -308,13 +313,12 @@ internal static class Q8PairedKernels<TFormat>
     /// Products of the FP16 at <paramref name="offset"/> in a group's weight blocks and in its activation blocks:
     /// <c>d_w * d_a</c> at offset 0, <c>m * s</c> at offset 2.
     /// </summary>
-    /// <inheritdoc cref="HalfProducts512"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> HalfProducts256(ref byte w, ref byte a, int offset) =>
         FloatConversions.HalfToSingle(Vector256.WidenLower(GatherHalves(ref w, TFormat.BlockBytes, offset).ToVector256Unsafe()))
         * FloatConversions.HalfToSingle(Vector256.WidenLower(GatherHalves(ref a, ActivationBytes, offset).ToVector256Unsafe()));
 
-    /// <inheritdoc cref="HalfProducts512"/>
+    /// <inheritdoc cref="HalfProducts256"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector128<float> First, Vector128<float> Second) HalfProducts128(ref byte w, ref byte a, int offset)
     {
@@ -363,7 +367,10 @@ internal static class Q8PairedKernels<TFormat>
             return Vector256.Create(weights, activations).AsUInt16();
         }
 
-        /// <summary>Fields 0 to 3 in a window at the group's start; 4 to 7 in the last 128 bytes, or from block 4 on if that is earlier.</summary>
+        /// <summary>
+        /// Fields 0 to 3 lie in a window at the group's start; 4 to 7 in the group's last 128 bytes, or from block 4
+        /// on if that is earlier. Both windows stay inside the group, since blocks are at least 16 bytes.
+        /// </summary>
         private static int HighWindow(int stride) => Math.Min(4 * stride, 8 * stride - 128);
 
         /// <summary>
