@@ -65,8 +65,7 @@ internal sealed class BytePairModel
 
         for (int b = 0; b < 256; b++)
         {
-            byte single = (byte)b;
-            _byteSymbols[b] = _symbolIds.GetValueOrNone(new ReadOnlySpan<byte>(in single));
+            _byteSymbols[b] = _symbolIds.GetValueOrNone([(byte)b]);
         }
     }
 

@@ -11,7 +11,7 @@ internal static class LenientUtf8
 
     /// <summary>
     /// The length a sequence claims from its first byte alone (1 for ASCII and for stray continuation bytes): how
-    /// the SentencePiece and BPE merge loops cut text into initial symbols.
+    /// the SentencePiece merge loop cuts text into initial symbols.
     /// </summary>
     public static int SequenceLength(byte lead) => lead switch
     {

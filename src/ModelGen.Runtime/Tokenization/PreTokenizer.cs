@@ -139,8 +139,8 @@ internal abstract class SplitRule
     }
 
     /// <summary>
-    /// Whether the code point after an apostrophe starts a contraction (<c>'s 't 'm 'd</c>) of
-    /// <paramref name="length"/> 2, or <c>'re 've 'll</c> of length 3.
+    /// The length of the contraction at <paramref name="pos"/>: 2 for <c>'s 't 'm 'd</c>, 3 for <c>'re 've 'll</c>,
+    /// 0 for none.
     /// </summary>
     protected static int ContractionLength(ReadOnlySpan<int> codepoints, int pos, int end, bool ignoreCase)
     {

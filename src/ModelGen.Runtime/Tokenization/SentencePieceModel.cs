@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace ModelGen.Runtime.Tokenization;
 
@@ -32,15 +33,9 @@ internal sealed class SentencePieceModel
 
         // llama.cpp's byte_to_token: the <0xXX> token, else a token spelling the byte itself.
         _byteTokens = new int[256];
-        Span<byte> hex = stackalloc byte[6];
         for (int b = 0; b < 256; b++)
         {
-            "<0x"u8.CopyTo(hex);
-            hex[3] = (byte)"0123456789ABCDEF"[b >> 4];
-            hex[4] = (byte)"0123456789ABCDEF"[b & 15];
-            hex[5] = (byte)'>';
-            byte single = (byte)b;
-            _byteTokens[b] = _ids.TryGetValue(hex, out int id) ? id : _ids.GetValueOrNone(new ReadOnlySpan<byte>(in single));
+            _byteTokens[b] = _ids.TryGetValue(Encoding.ASCII.GetBytes($"<0x{b:X2}>"), out int id) ? id : _ids.GetValueOrNone([(byte)b]);
         }
     }
 

@@ -25,16 +25,16 @@ public sealed class Tokenizer
 
     private readonly string[] _texts;
     private readonly byte[][] _utf8;
+    private readonly Dictionary<string, int> _idsByText; // a repeated text maps to its last id, as llama.cpp's token_to_id
     private readonly TokenAttributes[] _attributes;
     private readonly byte[]?[] _pieces;
     private readonly int[] _specialTokens;
-    private readonly HashSet<int> _endOfGeneration;
+    private readonly HashSet<int> _endOfGeneration = [];
     private readonly bool _cleanSpaces;
     private readonly SentencePieceModel? _sentencePiece;
     private readonly BytePairModel? _bytePair;
-    private int? _eotId;
-    private int? _eomId;
 
+    /// <summary>Builds the tokenizer as llama.cpp's <c>llama_vocab::load</c> does, for the models implemented.</summary>
     private Tokenizer(TokenizerVocabulary vocabulary)
     {
         int n = vocabulary.Tokens.Count;
@@ -64,64 +64,49 @@ public sealed class Tokenizer
         }
 
         AddSpacePrefix = vocabulary.AddSpacePrefix ?? AddSpacePrefix;
+        AddBos = vocabulary.AddBos ?? AddBos;
+        AddEos = vocabulary.AddEos ?? false;
 
-        _texts = new string[n];
-        _utf8 = new byte[n][];
-        _attributes = new TokenAttributes[n];
-        var scores = new float[n];
         if (vocabulary.Scores is { } s && s.Count < n || vocabulary.TokenTypes is { } t && t.Count < n)
         {
             throw new FormatException($"the vocabulary has {n} tokens but fewer scores or token types");
         }
 
+        _texts = new string[n];
+        _utf8 = new byte[n][];
+        _idsByText = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        _attributes = new TokenAttributes[n];
+        var scores = new float[n];
         for (int id = 0; id < n; id++)
         {
             string text = vocabulary.Tokens[id];
             _texts[id] = text.Length > 0 ? text : $"[EMPTY_{id}]";
             _utf8[id] = Encoding.UTF8.GetBytes(_texts[id]);
+            _idsByText[_texts[id]] = id;
             scores[id] = vocabulary.Scores?[id] ?? 0f;
             _attributes[id] = vocabulary.TokenTypes is { } types ? AttributesOf(types[id]) : TokenAttributes.Normal;
         }
 
-        // Special ids: a default out of range is dropped; a file's id out of range keeps the default.
-        int? Special(int? fallback, int? fromFile) =>
-            fromFile is { } f && f < n ? f : fallback is { } d && d < n ? d : null;
+        // A default id out of range is dropped; a file's id out of range keeps the default.
+        int? Special(int? fromFile, int? fallback = null) => fromFile is { } f && f < n ? f : fallback is { } d && d < n ? d : null;
+        BosId = Special(vocabulary.BosId, bos);
+        EosId = Special(vocabulary.EosId, eos);
+        UnknownId = Special(vocabulary.UnknownId, unknown);
+        SeparatorId = Special(vocabulary.SeparatorId);
+        PaddingId = Special(vocabulary.PaddingId);
+        MaskId = Special(vocabulary.MaskId);
 
-        BosId = Special(bos, vocabulary.BosId);
-        EosId = Special(eos, vocabulary.EosId);
-        _eotId = Special(null, vocabulary.EotId);
-        _eomId = Special(null, vocabulary.EomId);
-        UnknownId = Special(unknown, vocabulary.UnknownId);
-        SeparatorId = Special(null, vocabulary.SeparatorId);
-        PaddingId = Special(null, vocabulary.PaddingId);
-        MaskId = Special(null, vocabulary.MaskId);
-        int? fimPrefix = Special(null, vocabulary.FimPrefixId);
-        int? fimSuffix = Special(null, vocabulary.FimSuffixId);
-        int? fimMiddle = Special(null, vocabulary.FimMiddleId);
-        int? fimPad = Special(null, vocabulary.FimPadId);
-        int? fimRepo = Special(null, vocabulary.FimRepoId);
-        int? fimSeparator = Special(null, vocabulary.FimSeparatorId);
-        AddBos = vocabulary.AddBos ?? AddBos;
-        AddEos = vocabulary.AddEos ?? AddEos;
+        // Special tokens the file does not name are recognized by their text, and marked as control tokens.
+        EotId = Special(vocabulary.EotId) ?? Recognize(SpecialTexts.EndOfTurn);
+        EomId = Special(vocabulary.EomId) ?? Recognize(SpecialTexts.EndOfMessage);
+        _ = Special(vocabulary.FimPrefixId) ?? Recognize(SpecialTexts.FimPrefix);
+        _ = Special(vocabulary.FimSuffixId) ?? Recognize(SpecialTexts.FimSuffix);
+        _ = Special(vocabulary.FimMiddleId) ?? Recognize(SpecialTexts.FimMiddle);
+        int? fimPad = Special(vocabulary.FimPadId) ?? Recognize(SpecialTexts.FimPad);
+        int? fimRepo = Special(vocabulary.FimRepoId) ?? Recognize(SpecialTexts.FimRepo);
+        int? fimSeparator = Special(vocabulary.FimSeparatorId) ?? Recognize(SpecialTexts.FimSeparator);
 
-        // Special tokens llama.cpp recognizes by their text when the file does not name them; the one it picks is
-        // marked as a control token. It scans a hash map, so with several candidates its pick depends on hash order;
-        // scanning from the highest id picks what it picks in every vocabulary tested (the chat end marker, e.g.
-        // <|eot_id|> over <|end_of_text|>, as those were added to the vocabularies later).
-        for (int id = n - 1; id >= 0; id--)
-        {
-            string text = _texts[id];
-            Detect(ref _eotId, SpecialTexts.EndOfTurn, id, text);
-            Detect(ref _eomId, SpecialTexts.EndOfMessage, id, text);
-            Detect(ref fimPrefix, SpecialTexts.FimPrefix, id, text);
-            Detect(ref fimSuffix, SpecialTexts.FimSuffix, id, text);
-            Detect(ref fimMiddle, SpecialTexts.FimMiddle, id, text);
-            Detect(ref fimPad, SpecialTexts.FimPad, id, text);
-            Detect(ref fimRepo, SpecialTexts.FimRepo, id, text);
-            Detect(ref fimSeparator, SpecialTexts.FimSeparator, id, text);
-        }
-
-        for (int id = 0; id < n; id++)
+        foreach (int id in _idsByText.Values)
         {
             if ((_attributes[id] & TokenAttributes.Control) != 0 && _texts[id].Contains("unused", StringComparison.Ordinal))
             {
@@ -129,42 +114,7 @@ public sealed class Tokenizer
             }
         }
 
-        _endOfGeneration = [];
-        foreach (var id in new[] { fimPad, fimRepo, fimSeparator })
-        {
-            if (id is { } i)
-            {
-                _endOfGeneration.Add(i);
-            }
-        }
-
-        for (int id = 0; id < n; id++)
-        {
-            if (SpecialTexts.EndOfGeneration.Contains(_texts[id]))
-            {
-                _endOfGeneration.Add(id);
-                _attributes[id] |= TokenAttributes.Control;
-            }
-        }
-
-        // gpt-oss: these chat markers always render.
-        for (int id = 0; id < n; id++)
-        {
-            if (SpecialTexts.AlwaysRendered.Contains(_texts[id]))
-            {
-                _attributes[id] = TokenAttributes.UserDefined;
-            }
-        }
-
-        foreach (var id in new[] { EosId, EotId, EomId })
-        {
-            if (id is { } i)
-            {
-                _endOfGeneration.Add(i);
-            }
-        }
-
-        ApplyEndOfGenerationExceptions();
+        CollectEndOfGeneration(fimPad, fimRepo, fimSeparator);
 
         // Special tokens are matched in input text longest first. (llama.cpp's sort is not stable; equal lengths
         // keep id order here, which only matters for equal-length special texts overlapping in the input.)
@@ -186,13 +136,60 @@ public sealed class Tokenizer
         }
     }
 
-    private void Detect(ref int? slot, HashSet<string> candidates, int id, string text)
+    /// <summary>
+    /// The token llama.cpp takes for a special token the file does not name, marked as a control token. It scans its
+    /// text-to-id hash map, so with several candidates its pick follows hash order; the highest id is what it picks
+    /// in every vocabulary tested (the chat end marker, as <c>&lt;|eot_id|&gt;</c> over <c>&lt;|end_of_text|&gt;</c>).
+    /// </summary>
+    private int? Recognize(IEnumerable<string> candidates)
     {
-        if (slot is null && candidates.Contains(text))
+        int? found = candidates.Select(text => _idsByText.TryGetValue(text, out int id) ? id : (int?)null).Max();
+        if (found is { } f)
         {
-            slot = id;
-            _attributes[id] |= TokenAttributes.Control;
+            _attributes[f] |= TokenAttributes.Control;
         }
+
+        return found;
+    }
+
+    /// <summary>The tokens that end generation: the FIM fillers, known end markers (made control tokens), EOS, EOT, EOM.</summary>
+    private void CollectEndOfGeneration(params int?[] fillers)
+    {
+        foreach (var id in fillers)
+        {
+            if (id is { } i)
+            {
+                _endOfGeneration.Add(i);
+            }
+        }
+
+        foreach (string text in SpecialTexts.EndOfGeneration)
+        {
+            if (_idsByText.TryGetValue(text, out int id))
+            {
+                _endOfGeneration.Add(id);
+                _attributes[id] |= TokenAttributes.Control;
+            }
+        }
+
+        // gpt-oss: these chat markers always render.
+        foreach (string text in SpecialTexts.AlwaysRendered)
+        {
+            if (_idsByText.TryGetValue(text, out int id))
+            {
+                _attributes[id] = TokenAttributes.UserDefined;
+            }
+        }
+
+        foreach (var id in new[] { EosId, EotId, EomId })
+        {
+            if (id is { } i)
+            {
+                _endOfGeneration.Add(i);
+            }
+        }
+
+        ApplyEndOfGenerationExceptions();
     }
 
     /// <summary>Creates the tokenizer a vocabulary defines.</summary>
@@ -219,10 +216,10 @@ public sealed class Tokenizer
     public int? EosId { get; }
 
     /// <summary>End-of-turn token (from the file, else recognized by its text).</summary>
-    public int? EotId => _eotId;
+    public int? EotId { get; }
 
     /// <summary>End-of-message token (from the file, else <c>&lt;|eom_id|&gt;</c>).</summary>
-    public int? EomId => _eomId;
+    public int? EomId { get; }
 
     /// <summary>Unknown-token placeholder.</summary>
     public int? UnknownId { get; }
@@ -247,6 +244,9 @@ public sealed class Tokenizer
 
     /// <summary>A token's text as the vocabulary spells it.</summary>
     public string GetTokenText(int token) => _texts[token];
+
+    /// <summary>The token whose text is <paramref name="text"/> (the last one if several are), or null.</summary>
+    public int? FindToken(string text) => _idsByText.TryGetValue(text, out int id) ? id : null;
 
     /// <summary>A token's attributes, after llama.cpp's adjustments by token text and model name.</summary>
     public TokenAttributes GetAttributes(int token) => _attributes[token];
@@ -340,6 +340,8 @@ public sealed class Tokenizer
     private readonly record struct Fragment(int Start, int Length, int Token)
     {
         public static Fragment Text(int start, int length) => new(start, length, -1);
+
+        public static Fragment Special(int token) => new(0, 0, token);
     }
 
     /// <summary>
@@ -398,7 +400,7 @@ public sealed class Tokenizer
                         split.Add(Fragment.Text(start, left));
                     }
 
-                    split.Add(new Fragment(0, 0, id));
+                    split.Add(Fragment.Special(id));
                     length -= match + special.Length;
                     start += match + special.Length;
                     if ((attributes & TokenAttributes.RStrip) != 0)
@@ -571,8 +573,7 @@ public sealed class Tokenizer
 
         void Set(string text, TokenAttributes attribute, bool on)
         {
-            int id = Array.LastIndexOf(_texts, text);
-            if (id >= 0)
+            if (_idsByText.TryGetValue(text, out int id))
             {
                 _attributes[id] = on ? _attributes[id] | attribute : _attributes[id] & ~attribute;
             }

@@ -1,4 +1,5 @@
 using System.Text;
+using ModelGen.Gguf;
 using ModelGen.Runtime.Tokenization;
 using Xunit.Abstractions;
 
@@ -18,29 +19,34 @@ public sealed class DifferentialTokenizerTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The pre-tokenizers no test vocabulary uses, checked by renaming another vocabulary's pre-tokenizer: llama.cpp
-    /// then splits with that pre-tokenizer's rules, and so must we.
+    /// What no test vocabulary has, checked on a copy of one with a metadata key changed, which llama.cpp reads too:
+    /// the other pre-tokenizers (their split rules applied to another vocabulary), SentencePiece without the leading
+    /// space, and BOS and EOS switched on or off.
     /// </summary>
     [Theory]
-    [InlineData("gpt-2", "default")]
-    [InlineData("gpt-2", "falcon")]
-    [InlineData("gpt-2", "smollm")]
-    [InlineData("gpt-2", "deepseek-coder")]
-    [InlineData("starcoder", "qwen2")]
-    [InlineData("starcoder", "llama3")]
-    [InlineData("starcoder", "chatglm-bpe")]
-    public void Tokenize_matches_llama_tokenize_with_other_pre_tokenizers(string name, string preTokenizer)
+    [InlineData("gpt-2", "pre", "default")]
+    [InlineData("gpt-2", "pre", "falcon")]
+    [InlineData("gpt-2", "pre", "smollm")]
+    [InlineData("gpt-2", "pre", "deepseek-coder")]
+    [InlineData("starcoder", "pre", "qwen2")]
+    [InlineData("starcoder", "pre", "llama3")]
+    [InlineData("starcoder", "pre", "chatglm-bpe")]
+    [InlineData("llama-spm", "add_space_prefix", false)]
+    [InlineData("llama-spm", "add_eos_token", true)]
+    [InlineData("llama-bpe", "add_bos_token", false)]
+    [InlineData("gpt-2", "add_eos_token", true)]
+    public void Tokenize_matches_llama_tokenize_with_changed_metadata(string name, string key, object value)
     {
-        var path = Vocabularies.WriteWithPreTokenizer(name, preTokenizer);
+        var path = Vocabularies.WriteWith(name, "tokenizer.ggml." + key, value is bool flag ? GgufValue.Of(flag) : GgufValue.Of((string)value));
         try
         {
             var vocabulary = Vocabularies.Load(path);
             using (vocabulary.Llama)
             {
-                Assert.Equal(preTokenizer, vocabulary.Tokenizer.PreTokenizerName);
-                AssertSameTokens(vocabulary, seed: 2000 + preTokenizer.Length, FuzzCases / 3, output);
+                AssertSameTokens(vocabulary, seed: 2000 + key.Length, FuzzCases / 3, output);
                 Assert.Equal(vocabulary.Llama.Bos, vocabulary.Tokenizer.BosId ?? -1);
                 Assert.Equal(vocabulary.Llama.AddBos, vocabulary.Tokenizer.AddBos);
+                Assert.Equal(vocabulary.Llama.AddEos, vocabulary.Tokenizer.AddEos);
             }
         }
         finally
@@ -164,7 +170,7 @@ public sealed class DifferentialTokenizerTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{Path.GetFileName(vocabulary.Path)} ({tokenizer.PreTokenizerName ?? "spm"}): {cases} inputs ({bytes} bytes) x 4 flag combinations, " +
+        output.WriteLine($"{Path.GetFileName(vocabulary.Path)} ({tokenizer.PreTokenizerName ?? "SentencePiece"}): {cases} inputs ({bytes} bytes) x 4 flag combinations, " +
             $"{tokens} tokens compared, {mismatches.Count} mismatches");
         Assert.True(mismatches.Count == 0, string.Join('\n', mismatches.Take(10)));
     }

@@ -35,17 +35,18 @@ public static class Vocabularies
         return new Loaded(path, tokenizer, LlamaVocabulary.Load(path));
     }
 
-    /// <summary>A copy of vocabulary <paramref name="name"/> with <c>tokenizer.ggml.pre</c> replaced, in a temporary file.</summary>
-    public static string WriteWithPreTokenizer(string name, string preTokenizer)
+    /// <summary>A copy of vocabulary <paramref name="name"/> with one metadata key set, in a temporary file.</summary>
+    public static string WriteWith(string name, string key, GgufValue value)
     {
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"modelgen-vocab-{name}-as-{preTokenizer}-{Environment.ProcessId}.gguf");
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"modelgen-vocab-{name}-{key}-{value.Value}-{Environment.ProcessId}.gguf");
         using var file = GgufFile.Open(PathOf(name));
         var writer = new GgufWriter();
-        foreach (var entry in file.Metadata.Entries)
+        foreach (var entry in file.Metadata.Entries.Where(e => e.Key != key))
         {
-            writer.Add(entry.Key, entry.Key == "tokenizer.ggml.pre" ? GgufValue.Of(preTokenizer) : entry.Value);
+            writer.Add(entry.Key, entry.Value);
         }
 
+        writer.Add(key, value);
         writer.Write(path);
         return path;
     }
