@@ -287,6 +287,11 @@ public sealed class Q5_KTests : KQuantWeightTests<Q5_K, BlockQ5K>
     protected override int[] HalfOffsets => [0, 2];
 }
 
+public sealed class Q6_KTests : KQuantWeightTests<Q6_K, BlockQ6K>
+{
+    protected override int[] HalfOffsets => [208];
+}
+
 public sealed class Q8_KTests : KQuantFormatTests<Q8_K, BlockQ8K>
 {
     protected override int[] HalfOffsets => [];

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using ModelGen.Gguf;
 using ModelGen.Kernels.Simd;
 
@@ -84,47 +83,27 @@ public readonly unsafe struct Q5_K : IWeightFormat<Q8_K>, IScaleMinFormat
     static Vector512<byte> IScaleMinFormat.Quants512(byte* block, int pair)
     {
         var q5 = (BlockQ5K*)block;
-        return WideNibbles.Unpack512((byte*)&q5->Qs + 32 * pair) | HighBits512((byte*)&q5->Qh, pair);
+        return BitFields.Spread512((byte*)&q5->Qs + 32 * pair, first: 0, second: 4, width: 4, target: 0)
+            | BitFields.Spread512((byte*)&q5->Qh, first: 2 * pair, second: 2 * pair + 1, width: 1, target: 4);
     }
 
     static (Vector256<byte> First, Vector256<byte> Second) IScaleMinFormat.Quants256(ref byte block, int pair)
     {
         ref BlockQ5K b = ref Unsafe.As<byte, BlockQ5K>(ref block);
-        var (first, second) = WideNibbles.Unpack256(ref b.Qs[32 * pair]);
+        var low = Vector256.LoadUnsafe(ref b.Qs[32 * pair]);
         var high = Vector256.LoadUnsafe(ref b.Qh[0]);
-        return (first | FifthBit(high, 2 * pair), second | FifthBit(high, 2 * pair + 1));
+        return (
+            (low & Vector256.Create((byte)0xF)) | BitFields.Field(high, 2 * pair, 1, 4),
+            BitFields.Field(low, 4, 4, 0) | BitFields.Field(high, 2 * pair + 1, 1, 4));
     }
 
     static (Vector128<byte> First, Vector128<byte> Second) IScaleMinFormat.Quants128(ref byte block, int pair, int offset)
     {
         ref BlockQ5K b = ref Unsafe.As<byte, BlockQ5K>(ref block);
-        var (first, second) = WideNibbles.Unpack128(ref b.Qs[32 * pair + offset]);
+        var low = Vector128.LoadUnsafe(ref b.Qs[32 * pair + offset]);
         var high = Vector128.LoadUnsafe(ref b.Qh[offset]);
-        return (first | FifthBit(high, 2 * pair), second | FifthBit(high, 2 * pair + 1));
+        return (
+            (low & Vector128.Create((byte)0xF)) | BitFields.Field(high, 2 * pair, 1, 4),
+            BitFields.Field(low, 4, 4, 0) | BitFields.Field(high, 2 * pair + 1, 1, 4));
     }
-
-    /// <summary>Bit <c>2 * pair</c> (first 32 bytes) and <c>2 * pair + 1</c> (last 32) of the 32 bytes at <paramref name="qh"/>, as 16 or 0.</summary>
-    private static Vector512<byte> HighBits512(byte* qh, int pair)
-    {
-#if NET10_0_OR_GREATER
-        if (Gfni.V512.IsSupported)
-        {
-            // Result bit 4 (matrix byte 3) takes source bit 2p in the lower 256 bits, 2p + 1 in the upper.
-            ulong lower = 1ul << (2 * pair) << 24;
-            var matrices = Vector512.Create(lower, lower, lower, lower, lower << 1, lower << 1, lower << 1, lower << 1).AsByte();
-            return Gfni.V512.GaloisFieldAffineTransform(Avx512F.BroadcastVector256ToVector512((ulong*)qh).AsByte(), matrices, 0);
-        }
-#endif
-
-        var bits = Vector256.Load(qh);
-        return Vector512.Create(FifthBit(bits, 2 * pair), FifthBit(bits, 2 * pair + 1));
-    }
-
-    /// <summary>Bit <paramref name="bit"/> of each byte, moved to bit 4.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> FifthBit(Vector256<byte> bytes, int bit) => ((bytes >> bit) & Vector256<byte>.One) << 4;
-
-    /// <inheritdoc cref="FifthBit(Vector256{byte}, int)"/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> FifthBit(Vector128<byte> bytes, int bit) => ((bytes >> bit) & Vector128<byte>.One) << 4;
 }
