@@ -115,6 +115,7 @@ public sealed class Tokenizer
         }
 
         CollectEndOfGeneration(fimPad, fimRepo, fimSeparator);
+        EndOfGenerationIds = [.. _endOfGeneration.Order()];
 
         // Special tokens are matched in input text longest first. (llama.cpp's sort is not stable; equal lengths
         // keep id order here, which only matters for equal-length special texts overlapping in the input.)
@@ -255,7 +256,7 @@ public sealed class Tokenizer
     public bool IsEndOfGeneration(int token) => _endOfGeneration.Contains(token);
 
     /// <summary>The end-of-generation tokens, ascending.</summary>
-    public IReadOnlyList<int> EndOfGenerationIds => [.. _endOfGeneration.Order()];
+    public IReadOnlyList<int> EndOfGenerationIds { get; }
 
     /// <summary>Tokenizes <paramref name="text"/> (<c>llama_tokenize</c>).</summary>
     /// <param name="text">The text; unpaired surrogates read as U+FFFD.</param>
