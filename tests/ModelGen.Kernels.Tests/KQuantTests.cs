@@ -277,6 +277,16 @@ public abstract class KQuantWeightTests<TFormat, TBlock> : KQuantFormatTests<TFo
     }
 }
 
+public sealed class Q2_KTests : KQuantWeightTests<Q2_K, BlockQ2K>
+{
+    protected override int[] HalfOffsets => [80, 82];
+}
+
+public sealed class Q3_KTests : KQuantWeightTests<Q3_K, BlockQ3K>
+{
+    protected override int[] HalfOffsets => [108];
+}
+
 public sealed class Q4_KTests : KQuantWeightTests<Q4_K, BlockQ4K>
 {
     protected override int[] HalfOffsets => [0, 2];

@@ -69,21 +69,24 @@ internal static class KQuants
     }
 
     /// <summary>
-    /// <see cref="UnpackScalesAndMins"/> in one vector: bytes 0-7 the scales, bytes 8-15 the mins. Reads 16 bytes
-    /// at <paramref name="packed"/>, of which the last four are not part of the scales.
+    /// Q2_K's and Q3_K's 2-bit fields: in each half of 128 quants, quant <c>32k + l</c> (<c>l</c> &lt; 32) in bits
+    /// <c>2k, 2k+1</c> of byte <c>l</c> of the half's 32 bytes.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<byte> UnpackScalesAndMins128(ref byte packed)
+    public static void PackTwoBitQuants(ReadOnlySpan<byte> quants, Span<byte> packed)
     {
-        var bytes = Vector128.LoadUnsafe(ref packed);
-
-        // Low bits: scales 0-3 and mins 0-3 are the low six bits of bytes 0-3 and 4-7; scales 4-7 and mins 4-7 the
-        // low and high nibbles of bytes 8-11. High bits: the top two bits of bytes 0-3 (scales 4-7) and 4-7 (mins 4-7).
-        var low = Vector128.Shuffle(bytes, Vector128.Create((byte)0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-        var lowMins = Vector128.ConditionalSelect(Vector128.Create(0, 0, 0, -1).AsByte(), low >> 4, low);
-        var high = Vector128.Shuffle(bytes, Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 4, 5, 6, 7));
-        return (lowMins & Vector128.Create(0x0F0F0F0F_3F3F3F3Fu, 0x0F0F0F0F_3F3F3F3Fu).AsByte()) | ((high >> 2) & Vector128.Create((byte)0x30));
+        for (int half = 0; half < 2; half++)
+        {
+            for (int l = 0; l < 32; l++)
+            {
+                var q = quants.Slice(128 * half + l);
+                packed[32 * half + l] = (byte)(q[0] | (q[32] << 2) | (q[64] << 4) | (q[96] << 6));
+            }
+        }
     }
+
+    /// <summary>Quant <paramref name="index"/> of <see cref="PackTwoBitQuants"/>.</summary>
+    public static int TwoBitQuant(ReadOnlySpan<byte> packed, int index) =>
+        packed[32 * (index / 128) + index % 32] >> (2 * (index % 128 / 32)) & 3;
 
     /// <summary>
     /// <see cref="FloatConversions.HalfToSingle(Half)"/> with a fast path for normal halves (every scale but

@@ -28,7 +28,7 @@ public struct BlockQ6K
 }
 
 /// <summary>Q6_K: 6.5625 bits per weight, in super-blocks of 256.</summary>
-public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>
+public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
 {
     public static GgmlType Type => GgmlType.Q6_K;
 
@@ -119,29 +119,60 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>
     }
 
     /// <summary><c>ggml_vec_dot_q6_K_q8_K</c>.</summary>
-    public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count)
-    {
-        int blocks = BlockRows.Count<Q6_K>(count, weights.Length, nameof(weights));
-        BlockRows.Count<Q8_K>(count, activations.Length, nameof(activations));
-        ref BlockQ8K y = ref KQuants.First<BlockQ8K>(activations);
-        if (path == SimdPath.Vector512)
-        {
-            fixed (byte* pinned = weights)
-            {
-                return Dot512((BlockQ6K*)pinned, ref y, blocks);
-            }
-        }
+    public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
+        SixteenScaleKernels<Q6_K>.Dot(path, weights, activations, count);
 
-        ref BlockQ6K x = ref KQuants.First<BlockQ6K>(weights);
-        return path switch
-        {
-            SimdPath.Vector256 => Dot256(ref x, ref y, blocks),
-            SimdPath.Vector128 => Dot128(ref x, ref y, blocks),
-            _ => DotScalar(ref x, ref y, blocks),
-        };
+    // Stored quants are q + 32, in [0, 63]: offsets are 32 * scale.
+
+    static bool ISixteenScaleFormat.OffsetsScaledByD => true;
+
+    static int ISixteenScaleFormat.OffsetShift => 5;
+
+    static float ISixteenScaleFormat.D(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ6K>(ref block).D);
+
+    static float ISixteenScaleFormat.OffsetScale(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ6K>(ref block).D);
+
+    static (Vector128<sbyte> Scales, Vector128<sbyte> Offsets) ISixteenScaleFormat.Scales(ref byte block)
+    {
+        var scales = Vector128.LoadUnsafe(ref Unsafe.As<byte, BlockQ6K>(ref block).Scales[0]);
+        return (scales, scales);
     }
 
-    /// <summary>Quant <paramref name="index"/> (0 to 255), in [0, 63].</summary>
+    static int ISixteenScaleFormat.Quant(ref byte block, int index) => Quant(ref Unsafe.As<byte, BlockQ6K>(ref block), index);
+
+    static Vector512<byte> ISixteenScaleFormat.Quants512(byte* block, int quarter)
+    {
+        // Quarters 2h and 2h + 1: the low and high nibbles of the half's 64 low bytes, top bits 0-3 and 4-7.
+        var x = (BlockQ6K*)block;
+        var low = Vector512.Load((byte*)&x->Ql + 64 * (quarter / 2));
+        byte* qh = (byte*)&x->Qh + 32 * (quarter / 2);
+        int nibble = 4 * (quarter % 2);
+        var top = BitFields.Spread512(qh, first: nibble, second: nibble + 2, width: 2, target: 4);
+        return Vector512.ConditionalSelect(Vector512.Create((byte)0x0F), (low.AsUInt16() >> nibble).AsByte(), top);
+    }
+
+    static Vector256<byte> ISixteenScaleFormat.Quants256(ref byte block, int eighth)
+    {
+        ref BlockQ6K x = ref Unsafe.As<byte, BlockQ6K>(ref block);
+        int half = eighth / 4;
+        int k = eighth % 4;
+        var low = Vector256.LoadUnsafe(ref x.Ql[64 * half + 32 * (k % 2)]);
+        var top = BitFields.Field(Vector256.LoadUnsafe(ref x.Qh[32 * half]), 2 * k, 2, 4);
+        return Vector256.ConditionalSelect(Vector256.Create((byte)0x0F), (low.AsUInt16() >> (4 * (k / 2))).AsByte(), top);
+    }
+
+    static Vector128<byte> ISixteenScaleFormat.Quants128(ref byte block, int sixteenth)
+    {
+        ref BlockQ6K x = ref Unsafe.As<byte, BlockQ6K>(ref block);
+        int half = sixteenth / 8;
+        int k = sixteenth % 8 / 2;
+        int offset = 16 * (sixteenth % 2);
+        var low = Vector128.LoadUnsafe(ref x.Ql[64 * half + 32 * (k % 2) + offset]);
+        var top = BitFields.Field(Vector128.LoadUnsafe(ref x.Qh[32 * half + offset]), 2 * k, 2, 4);
+        return Vector128.ConditionalSelect(Vector128.Create((byte)0x0F), (low.AsUInt16() >> (4 * (k / 2))).AsByte(), top);
+    }
+
+    /// <summary>Stored quant <paramref name="index"/> (0 to 255), q + 32 in [0, 63].</summary>
     private static int Quant(ref BlockQ6K block, int index)
     {
         int half = index / 128;
@@ -150,136 +181,5 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>
         int packed = block.Ql[64 * half + 32 * (k % 2) + l];
         int low = k < 2 ? packed & 0xF : packed >> 4;
         return low | ((block.Qh[32 * half + l] >> (2 * k) & 3) << 4);
-    }
-
-    private static float DotScalar(ref BlockQ6K x, ref BlockQ8K y, int blocks)
-    {
-        float sum = 0;
-        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, 1), y = ref Unsafe.Add(ref y, 1))
-        {
-            ReadOnlySpan<sbyte> q8 = y.Qs;
-            int dots = 0;
-            for (int j = 0; j < 16; j++)
-            {
-                int dot = 0;
-                for (int l = 16 * j; l < 16 * j + 16; l++)
-                {
-                    dot += (Quant(ref x, l) - 32) * q8[l];
-                }
-
-                dots += x.Scales[j] * dot;
-            }
-
-            sum += y.D * KQuants.HalfToSingle(x.D) * dots;
-        }
-
-        return sum;
-    }
-
-    // The vector paths multiply the unsigned quants (q in [0, 63]: pairs of products at most 2*63*128) and take
-    // 32 * sum(scale * Q8_K's sums of 16) off at the end, instead of subtracting 32 from every quant.
-
-    private static float Dot512(BlockQ6K* x, ref BlockQ8K y, int blocks)
-    {
-        var acc = Vector512<float>.Zero;
-        var spread0 = SubBlockScales.Indices512(0, 16);
-        var spread1 = SubBlockScales.Indices512(4, 16);
-        var spread2 = SubBlockScales.Indices512(8, 16);
-        var spread3 = SubBlockScales.Indices512(12, 16);
-        for (int i = 0; i < blocks; i++, x++, y = ref Unsafe.Add(ref y, 1))
-        {
-            var scales16 = Vector512.WidenLower(Vector128.LoadUnsafe(ref x->Scales[0]).ToVector256Unsafe().ToVector512Unsafe());
-            ref sbyte q8 = ref y.Qs[0];
-            var (q0, q1) = Quants512(x, 0);
-            var (q2, q3) = Quants512(x, 1);
-            var sums = ScaledByteDot.MultiplyAddU8S8(q0, Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spread0))
-                + ScaledByteDot.MultiplyAddU8S8(q1, Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spread1))
-                + ScaledByteDot.MultiplyAddU8S8(q2, Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spread2))
-                + ScaledByteDot.MultiplyAddU8S8(q3, Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spread3));
-            var offsets = WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), scales16.GetLower()) << 5;
-            acc = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(x->D)), Vector512.ConvertToSingle(sums - offsets.ToVector512()), acc);
-        }
-
-        return Vector512.Sum(acc);
-    }
-
-    /// <summary>The quants of weights 128h to 128h+63, and of 128h+64 to 128h+127.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> First, Vector512<byte> Second) Quants512(BlockQ6K* x, int half)
-    {
-        var low = Vector512.Load((byte*)&x->Ql + 64 * half);
-        byte* qh = (byte*)&x->Qh + 32 * half;
-        var lowBits = Vector512.Create((byte)0x0F);
-        return (
-            Vector512.ConditionalSelect(lowBits, low, BitFields.Spread512(qh, first: 0, second: 2, width: 2, target: 4)),
-            Vector512.ConditionalSelect(lowBits, (low.AsUInt16() >> 4).AsByte(), BitFields.Spread512(qh, first: 4, second: 6, width: 2, target: 4)));
-    }
-
-    private static float Dot256(ref BlockQ6K x, ref BlockQ8K y, int blocks)
-    {
-        var acc = Vector256<float>.Zero;
-        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, 1), y = ref Unsafe.Add(ref y, 1))
-        {
-            var scales = Vector128.LoadUnsafe(ref x.Scales[0]);
-            ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector256<int>.Zero;
-            for (int half = 0; half < 2; half++)
-            {
-                var first = Vector256.LoadUnsafe(ref x.Ql[64 * half]);
-                var second = Vector256.LoadUnsafe(ref x.Ql[64 * half + 32]);
-                var high = Vector256.LoadUnsafe(ref x.Qh[32 * half]);
-                var lowBits = Vector256.Create((byte)0x0F);
-                sums += ScaledByteDot.MultiplyAddU8S8(Vector256.ConditionalSelect(lowBits, first, BitFields.Field(high, 0, 2, 4)), Vector256.LoadUnsafe(ref q8, (nuint)(128 * half)), ScalePair256(scales, 8 * half))
-                    + ScaledByteDot.MultiplyAddU8S8(Vector256.ConditionalSelect(lowBits, second, BitFields.Field(high, 2, 2, 4)), Vector256.LoadUnsafe(ref q8, (nuint)(128 * half + 32)), ScalePair256(scales, 8 * half + 2))
-                    + ScaledByteDot.MultiplyAddU8S8(Vector256.ConditionalSelect(lowBits, (first.AsUInt16() >> 4).AsByte(), BitFields.Field(high, 4, 2, 4)), Vector256.LoadUnsafe(ref q8, (nuint)(128 * half + 64)), ScalePair256(scales, 8 * half + 4))
-                    + ScaledByteDot.MultiplyAddU8S8(Vector256.ConditionalSelect(lowBits, (second.AsUInt16() >> 4).AsByte(), BitFields.Field(high, 6, 2, 4)), Vector256.LoadUnsafe(ref q8, (nuint)(128 * half + 96)), ScalePair256(scales, 8 * half + 6));
-            }
-
-            var offsets = WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(scales.ToVector256Unsafe())) << 5;
-            acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(x.D)), Vector256.ConvertToSingle(sums - offsets), acc);
-        }
-
-        return Vector256.Sum(acc);
-    }
-
-    private static float Dot128(ref BlockQ6K x, ref BlockQ8K y, int blocks)
-    {
-        var acc = Vector128<float>.Zero;
-        for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, 1), y = ref Unsafe.Add(ref y, 1))
-        {
-            var scales = Vector128.LoadUnsafe(ref x.Scales[0]);
-            ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector128<int>.Zero;
-            for (int half = 0; half < 2; half++)
-            {
-                for (int offset = 0; offset < 32; offset += 16)
-                {
-                    var first = Vector128.LoadUnsafe(ref x.Ql[64 * half + offset]);
-                    var second = Vector128.LoadUnsafe(ref x.Ql[64 * half + 32 + offset]);
-                    var high = Vector128.LoadUnsafe(ref x.Qh[32 * half + offset]);
-                    var lowBits = Vector128.Create((byte)0x0F);
-                    int sub = 8 * half + offset / 16;
-                    ref sbyte q8Part = ref Unsafe.Add(ref q8, 128 * half + offset);
-                    sums += ScaledByteDot.MultiplyAddU8S8(Vector128.ConditionalSelect(lowBits, first, BitFields.Field(high, 0, 2, 4)), Vector128.LoadUnsafe(ref q8Part), Vector128.Create((short)x.Scales[sub]))
-                        + ScaledByteDot.MultiplyAddU8S8(Vector128.ConditionalSelect(lowBits, second, BitFields.Field(high, 2, 2, 4)), Vector128.LoadUnsafe(ref q8Part, 32), Vector128.Create((short)x.Scales[sub + 2]))
-                        + ScaledByteDot.MultiplyAddU8S8(Vector128.ConditionalSelect(lowBits, (first.AsUInt16() >> 4).AsByte(), BitFields.Field(high, 4, 2, 4)), Vector128.LoadUnsafe(ref q8Part, 64), Vector128.Create((short)x.Scales[sub + 4]))
-                        + ScaledByteDot.MultiplyAddU8S8(Vector128.ConditionalSelect(lowBits, (second.AsUInt16() >> 4).AsByte(), BitFields.Field(high, 6, 2, 4)), Vector128.LoadUnsafe(ref q8Part, 96), Vector128.Create((short)x.Scales[sub + 6]));
-                }
-            }
-
-            var (lowerScales, upperScales) = Vector128.Widen(scales);
-            var offsets = (WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lowerScales) + WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[8]), upperScales)) << 5;
-            acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(x.D)), Vector128.ConvertToSingle(sums - offsets), acc);
-        }
-
-        return Vector128.Sum(acc);
-    }
-
-    /// <summary>Scale <paramref name="first"/> in the eight int16 lanes of the lower 128 bits, scale <paramref name="first"/> + 1 in the upper.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> ScalePair256(Vector128<sbyte> scales, int first)
-    {
-        var pair = Vector128.Shuffle(scales, Vector128.Create((sbyte)first) + Vector128.Create((sbyte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-        return Vector256.WidenLower(pair.ToVector256Unsafe());
     }
 }
