@@ -12,7 +12,7 @@ public sealed class StreamingDetokenizer
 {
     private readonly Tokenizer _tokenizer;
     private readonly bool _renderSpecial;
-    private readonly byte[] _pending = new byte[4]; // an incomplete character is at most 3 bytes; room for one more
+    private readonly byte[] _pending = new byte[3]; // an incomplete character is at most 3 bytes
     private int _pendingLength;
 
     /// <param name="tokenizer">The vocabulary.</param>
