@@ -302,6 +302,11 @@ public sealed class Q6_KTests : KQuantWeightTests<Q6_K, BlockQ6K>
     protected override int[] HalfOffsets => [208];
 }
 
+public sealed class IQ4_XSTests : KQuantWeightTests<IQ4_XS, BlockIQ4XS>
+{
+    protected override int[] HalfOffsets => [0];
+}
+
 public sealed class Q8_KTests : KQuantFormatTests<Q8_K, BlockQ8K>
 {
     protected override int[] HalfOffsets => [];

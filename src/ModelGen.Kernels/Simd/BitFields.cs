@@ -35,6 +35,27 @@ internal static class BitFields
         return Vector512.Create(Field(source, first, width, target), Field(source, second, width, target));
     }
 
+    /// <summary>
+    /// The 64 nibbles of the 32 bytes at <paramref name="bytes"/> in the 32-element formats' order (IQ4_XS's
+    /// sub-blocks): for each 16 bytes, their low nibbles then their high nibbles. The bytes must not move.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<byte> NibblePairs512(byte* bytes)
+    {
+#if NET10_0_OR_GREATER
+        if (Gfni.V512.IsSupported)
+        {
+            // Each 16 bytes twice, then low nibbles in the even 128-bit lanes, high nibbles in the odd ones.
+            var doubled = Avx512F.PermuteVar8x64(Vector256.Load((ulong*)bytes).ToVector512Unsafe(), Vector512.Create(0ul, 1, 0, 1, 2, 3, 2, 3));
+            ulong low = Matrix(0, 4, 0);
+            ulong high = Matrix(4, 4, 0);
+            return Gfni.V512.GaloisFieldAffineTransform(doubled.AsByte(), Vector512.Create(low, low, high, high, low, low, high, high).AsByte(), 0);
+        }
+#endif
+
+        return PackedQuants.NibblePairs(ref *bytes, 16);
+    }
+
     /// <summary>Bits <paramref name="from"/> to <paramref name="from"/> + <paramref name="width"/> - 1 of each byte, moved to bit <paramref name="to"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> Field(Vector256<byte> bytes, int from, int width, int to)

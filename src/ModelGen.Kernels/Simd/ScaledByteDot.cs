@@ -53,6 +53,44 @@ internal static class ScaledByteDot
         return MultiplyAddU8S8Portable(u, s, scales);
     }
 
+    /// <summary>
+    /// As the u8 x s8 step, for signed <paramref name="a"/>: <c>|a| * (b with a's sign)</c>, as ggml computes it.
+    /// Exact when <paramref name="b"/> holds no -128 where <paramref name="a"/> is negative; ggml's int8 quantizers
+    /// produce values in [-127, 127].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> MultiplyAddS8S8(Vector512<sbyte> a, Vector512<sbyte> b, Vector512<short> scales)
+    {
+        var negated = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512<sbyte>.Zero), Vector512<sbyte>.Zero - b, b);
+        return MultiplyAddU8S8(Vector512.Abs(a).AsByte(), negated, scales);
+    }
+
+    /// <inheritdoc cref="MultiplyAddS8S8(Vector512{sbyte}, Vector512{sbyte}, Vector512{short})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MultiplyAddS8S8(Vector256<sbyte> a, Vector256<sbyte> b, Vector256<short> scales)
+    {
+        if (Avx2.IsSupported)
+        {
+            return MultiplyAddU8S8(Avx2.Sign(a, a).AsByte(), Avx2.Sign(b, a), scales);
+        }
+
+        var negated = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256<sbyte>.Zero), Vector256<sbyte>.Zero - b, b);
+        return MultiplyAddU8S8(Vector256.Abs(a).AsByte(), negated, scales);
+    }
+
+    /// <inheritdoc cref="MultiplyAddS8S8(Vector512{sbyte}, Vector512{sbyte}, Vector512{short})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddS8S8(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<short> scales)
+    {
+        if (Ssse3.IsSupported)
+        {
+            return MultiplyAddU8S8(Ssse3.Sign(a, a).AsByte(), Ssse3.Sign(b, a), scales);
+        }
+
+        var negated = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128<sbyte>.Zero), Vector128<sbyte>.Zero - b, b);
+        return MultiplyAddU8S8(Vector128.Abs(a).AsByte(), negated, scales);
+    }
+
     /// <summary>The arithmetic every path computes, without saturation. Tests check the others against it.</summary>
     internal static Vector128<int> MultiplyAddU8S8Portable(Vector128<byte> u, Vector128<sbyte> s, Vector128<short> scales) =>
         ByteDot.MultiplyAddU8S8Portable(u, s) * (scales.AsInt32() >> 16);
