@@ -12,6 +12,11 @@ public static unsafe class GgmlReference
     public static float[] Dequantize(GgmlType type, ReadOnlySpan<byte> blocks, int count)
     {
         var traits = Traits(type);
+        if (traits->ToFloat == null)
+        {
+            throw new NotSupportedException($"ggml has no dequantize_row for {type}");
+        }
+
         Check(type, blocks.Length, count);
         var values = new float[count];
         fixed (byte* src = blocks)
@@ -27,6 +32,11 @@ public static unsafe class GgmlReference
     public static byte[] QuantizeReference(GgmlType type, ReadOnlySpan<float> values)
     {
         var traits = Traits(type);
+        if (traits->FromFloatRef == null)
+        {
+            throw new NotSupportedException($"ggml has no quantize_row_ref for {type}");
+        }
+
         var blocks = new byte[type.Info().RowBytes(values.Length)];
         fixed (float* src = values)
         fixed (byte* dst = blocks)

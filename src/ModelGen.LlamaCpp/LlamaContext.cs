@@ -26,12 +26,16 @@ public sealed unsafe partial class LlamaContext : IDisposable
     /// <param name="threads">Threads for decode and batch processing.</param>
     /// <param name="flashAttention">Whether to use flash attention; ModelGen computes attention as the non-flash path does.</param>
     /// <param name="batchSize">Most tokens one <see cref="Decode"/> takes.</param>
-    public static LlamaContext Load(string path, int contextLength = 512, int threads = 2, bool flashAttention = false, int batchSize = 512)
+    /// <param name="repackWeights">Whether the CPU backend may repack weights into its interleaved GEMM layouts
+    /// (llama.cpp's default, "extra buffer types").</param>
+    public static LlamaContext Load(string path, int contextLength = 512, int threads = 2, bool flashAttention = false, int batchSize = 512,
+        bool repackWeights = true)
     {
         LlamaCppLibrary.EnsureLoaded();
         LlamaNative.SilenceLogging();
         LlamaNative.BackendInit();
         var modelParams = LlamaNative.ModelDefaultParams();
+        modelParams.UseExtraBufferTypes = (byte)(repackWeights ? 1 : 0);
         nint model = LlamaNative.ModelLoadFromFile(path, modelParams);
         if (model == 0)
         {

@@ -49,7 +49,7 @@ public sealed class SynthTests
 
             Assert.Equal([64L, 151936], file.FindTensor("token_embd.weight")!.Shape);
             Assert.Equal([64L, 32], file.FindTensor("blk.4.attn_k.weight")!.Shape);
-            Assert.Equal([172L, 64], file.FindTensor("blk.0.ffn_down.weight")!.Shape);
+            Assert.Equal([192L, 64], file.FindTensor("blk.0.ffn_down.weight")!.Shape);
             Assert.Equal(tied, file.FindTensor("output.weight") is null);
             Assert.Equal(arch == "qwen2", file.FindTensor("blk.0.attn_q.bias") is not null);
             Assert.Equal(arch == "qwen3", file.FindTensor("blk.0.attn_k_norm.weight") is not null);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels.Ops;
@@ -6,7 +7,10 @@ namespace ModelGen.Kernels.Ops;
 /// <summary>Elementwise operations of the transformer block.</summary>
 public static class Activations
 {
-    /// <summary>SwiGLU: <c>gate = silu(gate) * up</c>, in place in <paramref name="gate"/>.</summary>
+    /// <summary>
+    /// SwiGLU: <c>gate = silu(gate) * up</c>, in place in <paramref name="gate"/>, with ggml's exponential for whole
+    /// chunks of sixteen and the C library's for the tail, as <c>ggml_vec_swiglu_f32</c> computes it.
+    /// </summary>
     public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
     {
         if (up.Length != gate.Length)
@@ -14,10 +18,29 @@ public static class Activations
             throw new ArgumentException("SwiGLU needs gate and up of one length");
         }
 
-        for (int i = 0; i < gate.Length; i++)
+        int i = 0;
+        if (GgmlExp.IsVectorized)
         {
-            float g = gate[i];
-            gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+            var g = MemoryMarshal.Cast<float, Vector512<float>>(gate);
+            var u = MemoryMarshal.Cast<float, Vector512<float>>(up);
+            for (int k = 0; k < g.Length; k++)
+            {
+                g[k] = g[k] / (Vector512<float>.One + GgmlExp.Exp(-g[k])) * u[k];
+            }
+
+            i = g.Length * Vector512<float>.Count;
+        }
+        else
+        {
+            for (; i + GgmlExp.ChunkLength <= gate.Length; i++)
+            {
+                gate[i] = gate[i] / (1.0f + GgmlExp.Exp(-gate[i])) * up[i];
+            }
+        }
+
+        for (; i < gate.Length; i++)
+        {
+            gate[i] = gate[i] / (1.0f + MathF.Exp(-gate[i])) * up[i];
         }
     }
 

@@ -1,6 +1,10 @@
 namespace ModelGen.Kernels.Ops;
 
-/// <summary>Softmax as ggml computes it: exponentials in float, their sum in double.</summary>
+/// <summary>
+/// Softmax as ggml's CPU backend computes it: exponentials by <see cref="GgmlExp"/> in chunks of sixteen (the C
+/// library's <c>expf</c> for the tail), each chunk summed in float as <c>_mm512_reduce_add_ps</c> does, the chunk sums
+/// accumulated in double, and the result scaled by the float reciprocal.
+/// </summary>
 public static class Softmax
 {
     /// <summary>In place: <c>x = exp(x - max) / sum</c>.</summary>
@@ -13,7 +17,19 @@ public static class Softmax
         }
 
         double sum = 0;
-        for (int i = 0; i < x.Length; i++)
+        int i = 0;
+        for (; i + GgmlExp.ChunkLength <= x.Length; i += GgmlExp.ChunkLength)
+        {
+            var chunk = x.Slice(i, GgmlExp.ChunkLength);
+            for (int k = 0; k < chunk.Length; k++)
+            {
+                chunk[k] = GgmlExp.Exp(chunk[k] - max);
+            }
+
+            sum += GgmlExp.ReduceAdd(chunk);
+        }
+
+        for (; i < x.Length; i++)
         {
             float e = MathF.Exp(x[i] - max);
             x[i] = e;
@@ -21,9 +37,9 @@ public static class Softmax
         }
 
         float inverse = (float)(1.0 / sum);
-        for (int i = 0; i < x.Length; i++)
+        for (int k = 0; k < x.Length; k++)
         {
-            x[i] *= inverse;
+            x[k] *= inverse;
         }
     }
 }

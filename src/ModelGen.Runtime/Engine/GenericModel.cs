@@ -65,6 +65,9 @@ public sealed class GenericModel : IForwardPass, IDisposable
 
     public ModelConfig Config { get; }
 
+    /// <summary>The model's Jinja chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
+    public string? ChatTemplate => _file.Metadata.TryGetString("tokenizer.chat_template");
+
     public Tokenizer Tokenizer { get; }
 
     public TextGenerator Generator { get; }

@@ -10,6 +10,9 @@ namespace ModelGen.Runtime.Generation;
 /// </summary>
 public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 {
+    /// <summary>Timings of the most recent (or current) generation.</summary>
+    public GenerationStatistics Statistics { get; private set; } = new();
+
     public IForwardPass Model => model;
 
     public Tokenizer Tokenizer => tokenizer;
@@ -17,13 +20,12 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     /// <summary>Tokenizes a prompt as <c>llama_tokenize</c> does with add_special on (BOS where the model adds it).</summary>
     public int[] TokenizePrompt(string prompt, bool parseSpecial = true)
     {
-        var tokens = tokenizer.Tokenize(prompt, addSpecial: true, parseSpecial);
-        if (tokens.Length == 0)
+        if (string.IsNullOrEmpty(prompt))
         {
-            throw new ArgumentException("the prompt is empty and the model adds no BOS token: nothing to continue from", nameof(prompt));
+            throw new ArgumentException("the prompt is empty: give some text to continue", nameof(prompt));
         }
 
-        return tokens;
+        return tokenizer.Tokenize(prompt, addSpecial: true, parseSpecial);
     }
 
     /// <summary>Streams the continuation of <paramref name="prompt"/> as text pieces.</summary>
@@ -47,10 +49,32 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             throw new PromptTooLongException(prompted.Length, model.ContextLength);
         }
 
-        return Stream(prompted, options, cancellationToken);
+        return Stream(prompted, 0, options, cancellationToken);
     }
 
-    private IEnumerable<string> Stream(int[] prompt, GenerationOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the continuation of already tokenized <paramref name="prompt"/>, whose first
+    /// <paramref name="cachedPrefix"/> tokens are in the model's KV cache from an earlier call and are not run again.
+    /// </summary>
+    public IEnumerable<string> Generate(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken = default)
+    {
+        if (prompt.Length >= model.ContextLength)
+        {
+            throw new PromptTooLongException(prompt.Length, model.ContextLength);
+        }
+
+        if (cachedPrefix < 0 || cachedPrefix >= prompt.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cachedPrefix), cachedPrefix, "at least the last prompt token must be run");
+        }
+
+        return Stream(prompt, cachedPrefix, options, cancellationToken);
+    }
+
+    /// <summary>The tokens sampled by the most recent generation.</summary>
+    public int[] LastTokens { get; private set; } = [];
+
+    private IEnumerable<string> Stream(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
     {
         var history = new int[model.ContextLength];
         prompt.CopyTo(history, 0);
@@ -59,7 +83,12 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         var detokenizer = new StreamingDetokenizer(tokenizer);
         var stops = new StopStringFilter(options.StopStrings);
 
-        var logits = Prefill(prompt, cancellationToken);
+        var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix };
+        LastTokens = [];
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var logits = Prefill(prompt, cachedPrefix, cancellationToken);
+        stats.PrefillTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int generated = 0; generated < options.MaxTokens; generated++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -70,18 +99,22 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             }
 
             history[length++] = token;
+            stats.GeneratedTokens++;
             var (text, stopped) = stops.Push(detokenizer.Append(token));
             if (text.Length > 0)
             {
                 yield return text;
             }
 
+            LastTokens = history[prompt.Length..length];
             if (stopped || length == model.ContextLength)
             {
                 yield break;
             }
 
             logits = model.Forward(history.AsSpan(length - 1, 1), length - 1);
+            stats.DecodedTokens++;
+            stats.DecodeTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
 
         var (rest, _) = stops.Push(detokenizer.Flush(), final: true);
@@ -92,10 +125,10 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     }
 
     /// <summary>Runs the prompt through the model in batches and returns the logits after its last token.</summary>
-    private ReadOnlySpan<float> Prefill(ReadOnlySpan<int> prompt, CancellationToken cancellationToken)
+    private ReadOnlySpan<float> Prefill(ReadOnlySpan<int> prompt, int cachedPrefix, CancellationToken cancellationToken)
     {
         ReadOnlySpan<float> logits = default;
-        for (int start = 0; start < prompt.Length; start += model.MaxBatch)
+        for (int start = cachedPrefix; start < prompt.Length; start += model.MaxBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var batch = prompt.Slice(start, Math.Min(model.MaxBatch, prompt.Length - start));

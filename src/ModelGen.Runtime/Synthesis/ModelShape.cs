@@ -13,8 +13,8 @@ public sealed record ModelShape(string Name, int EmbeddingLength, int BlockCount
 {
     public int HeadDimension => EmbeddingLength / HeadCount;
 
-    /// <summary>The micro model of the reference set (dim 64, 5 blocks, 8 heads, 4 KV heads, FFN 172).</summary>
-    public static ModelShape Micro { get; } = new("micro", 64, 5, 8, 4, 172, 2048);
+    /// <summary>The micro models of the reference set (dim 64, 5 blocks, 8 heads, 4 KV heads, FFN 192).</summary>
+    public static ModelShape Micro { get; } = new("micro", 64, 5, 8, 4, 192, 512);
 
     /// <summary>SmolLM-135M's shape.</summary>
     public static ModelShape Smol135M { get; } = new("smol-135m", 576, 30, 9, 3, 1536, 2048);

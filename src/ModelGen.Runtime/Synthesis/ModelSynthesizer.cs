@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using ModelGen.Gguf;
 
@@ -33,10 +32,8 @@ public sealed record SynthesisOptions
 /// </summary>
 public static class ModelSynthesizer
 {
-    /// <summary>Converts one row of floats to a weight type (quantizers are supplied by the kernels).</summary>
-    public delegate void RowEncoder(ReadOnlySpan<float> values, Span<byte> destination);
-
-    public static void Write(SynthesisOptions options, string path, Func<GgmlType, RowEncoder>? encoders = null, IProgress<double>? progress = null)
+    /// <summary>Writes the model to <paramref name="path"/>; matrices are quantized with ggml's reference quantizers.</summary>
+    public static void Write(SynthesisOptions options, string path, IProgress<double>? progress = null)
     {
         var arch = options.Architecture;
         if (arch is not ("llama" or "qwen2" or "qwen3"))
@@ -105,7 +102,6 @@ public static class ModelSynthesizer
         long totalRows = plan.Sum(t => t.Shape.Length == 1 ? 1 : t.Shape[1]), rowsDone = 0;
         foreach (var (name, tensorShape, type, scale) in plan)
         {
-            var encode = Encoder(type, encoders);
             writer.AddTensor(name, type, tensorShape, stream =>
             {
                 int rowLength = (int)tensorShape[0];
@@ -122,7 +118,7 @@ public static class ModelSynthesizer
                         values[i] = scale == 0f ? 1f + 0.1f * noise : scale * noise;
                     }
 
-                    encode(values, bytes);
+                    Encode(type, values, bytes);
                     stream.Write(bytes);
                     progress?.Report((double)++rowsDone / totalRows);
                 }
@@ -154,18 +150,17 @@ public static class ModelSynthesizer
 
     private static long CountTokens(GgufWriter writer) => writer.Metadata.Single(e => e.Key == "tokenizer.ggml.tokens").Value.AsArray()!.Count;
 
-    private static RowEncoder Encoder(GgmlType type, Func<GgmlType, RowEncoder>? encoders) => type switch
+    private static void Encode(GgmlType type, ReadOnlySpan<float> values, Span<byte> bytes)
     {
-        GgmlType.F32 => static (values, bytes) => MemoryMarshal.AsBytes(values).CopyTo(bytes),
-        GgmlType.F16 => static (values, bytes) =>
+        if (type == GgmlType.F32)
         {
-            for (int i = 0; i < values.Length; i++)
-            {
-                BinaryPrimitives.WriteHalfLittleEndian(bytes[(2 * i)..], (Half)values[i]);
-            }
-        },
-        _ => encoders?.Invoke(type) ?? throw new NotSupportedException($"no encoder for {type}"),
-    };
+            MemoryMarshal.AsBytes(values).CopyTo(bytes);
+        }
+        else
+        {
+            Engine.Dequantizer.QuantizeRow(type, values, bytes);
+        }
+    }
 
     /// <summary>llama.cpp's <c>general.file_type</c> (enum llama_ftype) for a model whose matrices are <paramref name="type"/>.</summary>
     private static uint FileType(GgmlType type) => type switch

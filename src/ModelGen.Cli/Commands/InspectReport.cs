@@ -5,8 +5,8 @@ using ModelGen.Gguf;
 
 namespace ModelGen.Cli;
 
-/// <summary><c>modelgen inspect FILE [--json]</c>: metadata, tensor table and totals of a GGUF file.</summary>
-internal static class InspectCommand
+/// <summary>The reports of <c>modelgen inspect</c>: metadata, tensor table and totals of a GGUF file.</summary>
+internal static class InspectReport
 {
     /// <summary>Writes the human-readable report, fitted to <paramref name="width"/> columns.</summary>
     public static void WriteText(GgufHeader header, TextWriter output, int width)

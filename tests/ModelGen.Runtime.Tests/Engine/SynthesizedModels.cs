@@ -1,0 +1,40 @@
+using ModelGen.Gguf;
+using ModelGen.Runtime.Synthesis;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Runtime.Tests.Engine;
+
+/// <summary>Models made by the synthesizer for the engine tests, written once per test run into a temporary folder.</summary>
+public sealed class SynthesizedModels : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelgen-models-").FullName;
+    private readonly Dictionary<string, string> _paths = [];
+    private readonly Lock _lock = new();
+
+    /// <summary>A micro-shaped model of <paramref name="arch"/> with matrices of <paramref name="type"/>.</summary>
+    public string Get(string arch, GgmlType type, bool tied = false)
+    {
+        var name = $"{arch}-{type}{(tied ? "-tied" : "")}.gguf";
+        lock (_lock)
+        {
+            if (!_paths.TryGetValue(name, out var path))
+            {
+                path = Path.Combine(_directory, name);
+                var donor = arch == "llama" ? "ggml-vocab-llama-spm.gguf" : "ggml-vocab-qwen2.gguf";
+                ModelSynthesizer.Write(new SynthesisOptions
+                {
+                    Shape = ModelShape.Micro,
+                    Architecture = arch,
+                    WeightType = type,
+                    TiedEmbeddings = tied,
+                    VocabularyDonor = Path.Combine(SharedData.Vocab, donor),
+                }, path);
+                _paths[name] = path;
+            }
+
+            return path;
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
