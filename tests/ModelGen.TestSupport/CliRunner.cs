@@ -8,7 +8,10 @@ public static class CliRunner
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
     /// <summary>Runs <c>modelgen</c> (the assembly beside the test assembly) with <paramref name="args"/>.</summary>
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithInput("", args);
+
+    /// <summary>Runs <c>modelgen</c> with <paramref name="input"/> on its standard input.</summary>
+    public static Result RunWithInput(string input, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -23,6 +26,7 @@ public static class CliRunner
         }
 
         using var process = Process.Start(start)!;
+        process.StandardInput.Write(input);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

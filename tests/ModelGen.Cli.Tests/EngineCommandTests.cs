@@ -1,0 +1,133 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using ModelGen.LlamaCpp;
+using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Sampling;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Cli.Tests;
+
+/// <summary>The engine commands as a user runs them: stdout carries the result, stderr the rest.</summary>
+public sealed class EngineCommandTests
+{
+    private static readonly string Micro = Path.Combine(SharedData.Models, "micro-Q8_0.gguf");
+
+    [Fact]
+    public void Run_streams_the_greedy_continuation_of_the_default_model()
+    {
+        var run = CliRunner.Run("run", "-p", "Once upon a time", "-n", "20", "--temp", "0");
+        Assert.Equal(0, run.ExitCode);
+
+        using var model = GenericModel.Load(Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf"));
+        var expected = string.Concat(model.Generator.Generate("Once upon a time", new() { MaxTokens = 20, Sampling = SamplingOptions.Greedy }));
+        Assert.Equal(expected + "\n", run.StdOut);
+        Assert.Contains("generated 20 tokens", run.StdErr);
+    }
+
+    [Fact]
+    public void Run_with_a_seed_is_reproducible()
+    {
+        var first = CliRunner.Run("run", Micro, "-p", "Hello", "-n", "12", "--seed", "7", "--temp", "1.2");
+        var second = CliRunner.Run("run", Micro, "-p", "Hello", "-n", "12", "--seed", "7", "--temp", "1.2");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(first.StdOut, second.StdOut);
+        Assert.True(first.StdOut.Length > 12, first.StdOut);
+    }
+
+    [Theory]
+    [InlineData("", "the prompt is empty")]
+    [InlineData("LONG", "the context holds 64")]
+    public void Run_refuses_bad_prompts_in_one_line(string prompt, string expected)
+    {
+        var run = CliRunner.Run("run", Micro, "-c", "64", "-p", prompt == "LONG" ? string.Concat(Enumerable.Repeat("many words ", 100)) : prompt);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("", run.StdOut);
+        var last = run.StdErr.TrimEnd('\n').Split('\n')[^1];
+        Assert.StartsWith("modelgen: ", last);
+        Assert.Contains(expected, last);
+    }
+
+    [Fact]
+    public void Run_refuses_a_model_it_cannot_run()
+    {
+        var run = CliRunner.Run("run", Path.Combine(SharedData.Vocab, "ggml-vocab-qwen2.gguf"), "-p", "hi");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("modelgen: ggml-vocab-qwen2.gguf: missing tensor 'blk.0.attn_norm.weight' (qwen2 needs it)", run.StdErr.Trim());
+    }
+
+    [Theory]
+    [InlineData("ggml-vocab-llama-spm.gguf", "Hello world! <s> 12345 naïve 🙂", true)]
+    [InlineData("ggml-vocab-qwen2.gguf", "Hello world! <|im_start|> 12345 naïve 🙂", false)]
+    public void Tokenize_prints_what_llama_tokenize_gives(string vocab, string text, bool bos)
+    {
+        var path = Path.Combine(SharedData.Vocab, vocab);
+        var run = bos ? CliRunner.Run("tokenize", path, "--text", text, "--bos") : CliRunner.Run("tokenize", path, "--text", text);
+        Assert.Equal(0, run.ExitCode);
+        using var reference = LlamaVocabulary.Load(path);
+        var expected = reference.Tokenize(Encoding.UTF8.GetBytes(text), addSpecial: bos, parseSpecial: true);
+        Assert.Equal(string.Join(' ', expected) + "\n", run.StdOut);
+    }
+
+    [Fact]
+    public void Logits_writes_an_npy_of_every_position()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelgen-logits-").FullName;
+        try
+        {
+            var npy = Path.Combine(dir, "out.npy");
+            var run = CliRunner.Run("logits", Micro, "--prompt", "The cat sat", "-o", npy);
+            Assert.Equal(0, run.ExitCode);
+
+            using var model = GenericModel.Load(Micro);
+            var tokens = model.Generator.TokenizePrompt("The cat sat");
+            Assert.Equal(string.Join(' ', tokens) + "\n", run.StdOut);
+
+            var bytes = File.ReadAllBytes(npy);
+            Assert.Equal([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0], bytes[..8]);
+            int headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+            var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+            Assert.Equal(0, (10 + headerLength) % 64);
+            Assert.Contains($"'descr': '<f4', 'fortran_order': False, 'shape': ({tokens.Length}, 32000)", header);
+            var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(10 + headerLength));
+            Assert.Equal(model.EvaluateAll(tokens), data.ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Perplexity_ends_with_the_ppl_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelgen-ppl-").FullName;
+        try
+        {
+            var text = Path.Combine(dir, "text.txt");
+            File.WriteAllText(text, string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog near the river bank. ", 20)));
+            var run = CliRunner.Run("perplexity", Micro, "-f", text, "-c", "64");
+            Assert.Equal(0, run.ExitCode);
+
+            using var model = GenericModel.Load(Micro, new ModelOptions { ContextLength = 64 });
+            var tokens = model.Tokenizer.Tokenize(File.ReadAllText(text), addSpecial: true, parseSpecial: false);
+            var ppl = Perplexity.Compute(model, tokens, 64);
+            var lines = run.StdOut.TrimEnd('\n').Split('\n');
+            Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"PPL = {ppl.Value:0.0000}"), lines[^1]);
+            Assert.StartsWith("[1]", lines[0]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Chat_answers_each_line_and_quits_at_end_of_input()
+    {
+        var run = CliRunner.RunWithInput("Hello there\nWhat next?\n", "chat", "-n", "8", "--temp", "0");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("chat template plain", run.StdErr);
+        Assert.Equal(2, run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+}
