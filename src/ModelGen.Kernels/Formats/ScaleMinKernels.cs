@@ -147,13 +147,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
         {
             KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector256<int>.Zero;
-            for (int pair = 0; pair < 4; pair++)
-            {
-                var (first, second) = TFormat.Quants256(ref x, pair);
-                sums += ScaledByteDot.MultiplyAddU8S8(first, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair)), Vector256.Create((short)(byte)(scales >> (16 * pair))))
-                    + ScaledByteDot.MultiplyAddU8S8(second, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair + 32)), Vector256.Create((short)(byte)(scales >> (16 * pair + 8))));
-            }
+            var sums = Pair(ref x, ref q8, scales, 0) + Pair(ref x, ref q8, scales, 1) + Pair(ref x, ref q8, scales, 2) + Pair(ref x, ref q8, scales, 3);
 
             acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector256.ConvertToSingle(sums), acc);
             accMins = Vector256.FusedMultiplyAdd(
@@ -171,18 +165,8 @@ internal static unsafe class ScaleMinKernels<TFormat>
         {
             KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector128<int>.Zero;
-            for (int pair = 0; pair < 4; pair++)
-            {
-                var firstScale = Vector128.Create((short)(byte)(scales >> (16 * pair)));
-                var secondScale = Vector128.Create((short)(byte)(scales >> (16 * pair + 8)));
-                for (int offset = 0; offset < 32; offset += 16)
-                {
-                    var (first, second) = TFormat.Quants128(ref x, pair, offset);
-                    sums += ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), firstScale)
-                        + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), secondScale);
-                }
-            }
+            var sums = Quarter(ref x, ref q8, scales, 0, 0) + Quarter(ref x, ref q8, scales, 0, 16) + Quarter(ref x, ref q8, scales, 1, 0) + Quarter(ref x, ref q8, scales, 1, 16)
+                + Quarter(ref x, ref q8, scales, 2, 0) + Quarter(ref x, ref q8, scales, 2, 16) + Quarter(ref x, ref q8, scales, 3, 0) + Quarter(ref x, ref q8, scales, 3, 16);
 
             acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector128.ConvertToSingle(sums), acc);
             accMins = Vector128.FusedMultiplyAdd(
@@ -190,5 +174,25 @@ internal static unsafe class ScaleMinKernels<TFormat>
         }
 
         return Vector128.Sum(acc) + Vector128.Sum(accMins);
+    }
+
+    // The 256 and 128-bit steps, called with constant indices (written out, not looped).
+
+    /// <summary>Sub-blocks 2p and 2p + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Pair(ref byte x, ref sbyte q8, ulong scales, int pair)
+    {
+        var (first, second) = TFormat.Quants256(ref x, pair);
+        return ScaledByteDot.MultiplyAddU8S8(first, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair)), Vector256.Create((short)(byte)(scales >> (16 * pair))))
+            + ScaledByteDot.MultiplyAddU8S8(second, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair + 32)), Vector256.Create((short)(byte)(scales >> (16 * pair + 8))));
+    }
+
+    /// <summary>Weights <paramref name="offset"/> to <paramref name="offset"/> + 15 of sub-blocks 2p and 2p + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Quarter(ref byte x, ref sbyte q8, ulong scales, int pair, int offset)
+    {
+        var (first, second) = TFormat.Quants128(ref x, pair, offset);
+        return ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair))))
+            + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair + 8))));
     }
 }

@@ -142,11 +142,8 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         {
             var (scales, offsets) = TFormat.Scales(ref x);
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector256<int>.Zero;
-            for (int e = 0; e < 8; e++)
-            {
-                sums += ScaledByteDot.MultiplyAddU8S8(TFormat.Quants256(ref x, e), Vector256.LoadUnsafe(ref q8, (nuint)(32 * e)), ScalePair(scales, 2 * e));
-            }
+            var sums = Eighth(ref x, ref q8, scales, 0) + Eighth(ref x, ref q8, scales, 1) + Eighth(ref x, ref q8, scales, 2) + Eighth(ref x, ref q8, scales, 3)
+                + Eighth(ref x, ref q8, scales, 4) + Eighth(ref x, ref q8, scales, 5) + Eighth(ref x, ref q8, scales, 6) + Eighth(ref x, ref q8, scales, 7);
 
             var offsetDots = OffsetDots(ref y, offsets);
             float d = y.D * TFormat.D(ref x);
@@ -172,12 +169,10 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         {
             var (scales, offsets) = TFormat.Scales(ref x);
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector128<int>.Zero;
-            for (int s = 0; s < 16; s++)
-            {
-                var scale = Vector128.WidenLower(Vector128.Shuffle(scales, Vector128.Create((sbyte)s)));
-                sums += ScaledByteDot.MultiplyAddU8S8(TFormat.Quants128(ref x, s), Vector128.LoadUnsafe(ref q8, (nuint)(16 * s)), scale);
-            }
+            var sums = Sixteenth(ref x, ref q8, scales, 0) + Sixteenth(ref x, ref q8, scales, 1) + Sixteenth(ref x, ref q8, scales, 2) + Sixteenth(ref x, ref q8, scales, 3)
+                + Sixteenth(ref x, ref q8, scales, 4) + Sixteenth(ref x, ref q8, scales, 5) + Sixteenth(ref x, ref q8, scales, 6) + Sixteenth(ref x, ref q8, scales, 7)
+                + Sixteenth(ref x, ref q8, scales, 8) + Sixteenth(ref x, ref q8, scales, 9) + Sixteenth(ref x, ref q8, scales, 10) + Sixteenth(ref x, ref q8, scales, 11)
+                + Sixteenth(ref x, ref q8, scales, 12) + Sixteenth(ref x, ref q8, scales, 13) + Sixteenth(ref x, ref q8, scales, 14) + Sixteenth(ref x, ref q8, scales, 15);
 
             var (lowerOffsets, upperOffsets) = Vector128.Widen(offsets);
             var offsetDots = (WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lowerOffsets)
@@ -202,11 +197,24 @@ internal static unsafe class SixteenScaleKernels<TFormat>
     private static Vector256<int> OffsetDots(ref BlockQ8K y, Vector128<sbyte> offsets) =>
         WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(offsets.ToVector256Unsafe())) << TFormat.OffsetShift;
 
-    /// <summary>Scale <paramref name="first"/> in the eight int16 lanes of the lower 128 bits, scale <paramref name="first"/> + 1 in the upper.</summary>
+    // The 256 and 128-bit steps, called with constant indices (written out, not looped), so that shift counts and
+    // shuffle controls are constants.
+
+    /// <summary>Weights 32e to 32e+31: sub-blocks 2e (lower 128 bits) and 2e + 1 (upper).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> ScalePair(Vector128<sbyte> scales, int first)
+    private static Vector256<int> Eighth(ref byte x, ref sbyte q8, Vector128<sbyte> scales, int e)
     {
-        var pair = Vector128.Shuffle(scales, Vector128.Create((sbyte)first) + Vector128.Create((sbyte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-        return Vector256.WidenLower(pair.ToVector256Unsafe());
+        byte first = (byte)(2 * e);
+        byte second = (byte)(2 * e + 1);
+        var pair = PackedQuants.Lookup(scales, Vector128.Create(first, first, first, first, first, first, first, first, second, second, second, second, second, second, second, second));
+        return ScaledByteDot.MultiplyAddU8S8(TFormat.Quants256(ref x, e), Vector256.LoadUnsafe(ref q8, (nuint)(32 * e)), Vector256.WidenLower(pair.ToVector256Unsafe()));
+    }
+
+    /// <summary>Weights 16s to 16s+15: sub-block s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sixteenth(ref byte x, ref sbyte q8, Vector128<sbyte> scales, int s)
+    {
+        var scale = Vector128.WidenLower(PackedQuants.Lookup(scales, Vector128.Create((byte)s)));
+        return ScaledByteDot.MultiplyAddU8S8(TFormat.Quants128(ref x, s), Vector128.LoadUnsafe(ref q8, (nuint)(16 * s)), scale);
     }
 }
