@@ -10,5 +10,6 @@ var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and 
     LogitsCommand.Create(),
     PerplexityCommand.Create(),
     SynthCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using ModelGen.Gguf;
+using ModelGen.Kernels.Threading;
+using ModelGen.LlamaCpp;
+using ModelGen.Runtime.Benchmarking;
+using ModelGen.Runtime.Engine;
+
+namespace ModelGen.Cli.Commands;
+
+/// <summary>
+/// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generic,llama.cpp]</c>: a llama-bench-like
+/// table of each engine's prefill and decode rates, measured in one process, with the decode roofline of this machine.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = CommandLine.ModelArgument();
+        var prompt = new Option<int>("-p", "--n-prompt") { Description = "Prompt tokens per prefill run", DefaultValueFactory = _ => 512 };
+        var generate = new Option<int>("-n", "--n-gen") { Description = "Tokens per decode run", DefaultValueFactory = _ => 128 };
+        var threads = new Option<int>("-t", "--threads") { Description = "Threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var repetitions = new Option<int>("-r", "--repetitions") { Description = "Repetitions of each test", DefaultValueFactory = _ => 5 };
+        var engines = new Option<string>("--engine") { Description = "Comma-separated engines: generic, llama.cpp", DefaultValueFactory = _ => "generic,llama.cpp" };
+        var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file") { model, prompt, generate, threads, repetitions, engines };
+        command.SetAction(result => CommandLine.Run(() =>
+        {
+            var path = result.GetValue(model) ?? DefaultModel.Path;
+            int p = result.GetValue(prompt), n = result.GetValue(generate), t = result.GetValue(threads), r = result.GetValue(repetitions);
+            var header = GgufReader.ReadHeader(path, GgufReadOptions.HeaderOnly);
+            long weightBytes = DecodeBytes(header);
+
+            double bandwidth;
+            using (var pool = new KernelThreadPool(t))
+            {
+                bandwidth = MemoryBandwidth.MeasureRead(pool);
+            }
+
+            var rows = new List<EngineResult>();
+            foreach (var name in result.GetValue(engines)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                Console.Error.WriteLine($"modelgen: benchmarking {name}");
+                using var engine = Open(name, path, t, p + n + 16);
+                rows.Add(EngineBenchmark.Run(engine, p, n, r));
+            }
+
+            double roofline = bandwidth / weightBytes;
+            var inv = CultureInfo.InvariantCulture;
+            Console.Out.WriteLine($"{Path.GetFileName(path)}: {Format.Bytes(header.TensorBytes)}, {Format.Count(header.ParameterCount)} parameters, {t} threads");
+            Console.Out.WriteLine();
+            Console.Out.WriteLine($"| engine    | pp{p} tok/s        | tg{n} tok/s         | tg share of roofline |");
+            Console.Out.WriteLine("| --------- | ----------------: | -----------------: | -------------------: |");
+            foreach (var row in rows)
+            {
+                Console.Out.WriteLine(string.Create(inv, $"| {row.Engine,-9} | {row.Prefill,17} | {row.Decode,18} | {row.Decode.Mean / roofline,19:P0} |"));
+            }
+
+            Console.Out.WriteLine();
+            Console.Out.WriteLine(string.Create(inv,
+                $"roofline: {bandwidth / 1e9:0.0} GB/s measured read bandwidth / {Format.Bytes(weightBytes)} read per token = {roofline:0.0} tok/s"));
+        }));
+        return command;
+    }
+
+    /// <summary>Bytes a decode step reads: every tensor but the token embedding, of which only one row is read (unless tied).</summary>
+    private static long DecodeBytes(GgufHeader header) =>
+        header.Tensors.Where(tensor => tensor.Name != "token_embd.weight" || header.FindTensor("output.weight") is null).Sum(tensor => tensor.ByteLength);
+
+    private static IBenchmarkEngine Open(string name, string path, int threads, int context) => name switch
+    {
+        "generic" => new GenericEngine(GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, BatchSize = 512 })),
+        "llama.cpp" => new LlamaCppEngine(LlamaContext.Load(path, context, threads, batchSize: 512)),
+        _ => throw new ArgumentException($"unknown engine '{name}' (generic, llama.cpp)"),
+    };
+
+    private sealed class GenericEngine(GenericModel model) : IBenchmarkEngine
+    {
+        private readonly int[] _one = new int[1];
+
+        public string Name => "generic";
+
+        public int VocabularySize => model.VocabularySize;
+
+        public void Prefill(ReadOnlySpan<int> tokens)
+        {
+            for (int start = 0; start < tokens.Length; start += model.MaxBatch)
+            {
+                model.Forward(tokens.Slice(start, Math.Min(model.MaxBatch, tokens.Length - start)), start);
+            }
+        }
+
+        public void Decode(int token, int position)
+        {
+            _one[0] = token;
+            model.Forward(_one, position);
+        }
+
+        public void Dispose() => model.Dispose();
+    }
+
+    private sealed class LlamaCppEngine(LlamaContext context) : IBenchmarkEngine
+    {
+        private readonly int[] _one = new int[1];
+
+        public string Name => "llama.cpp";
+
+        public int VocabularySize => context.VocabularySize;
+
+        public void Prefill(ReadOnlySpan<int> tokens)
+        {
+            context.Clear();
+            context.Decode(tokens, 0, allLogits: false);
+        }
+
+        public void Decode(int token, int position)
+        {
+            _one[0] = token;
+            context.Decode(_one, position, allLogits: false);
+        }
+
+        public void Dispose() => context.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+
+namespace ModelGen.Runtime.Benchmarking;
+
+/// <summary>An engine under measurement: prefill a prompt from position 0, then decode one token at a time.</summary>
+public interface IBenchmarkEngine : IDisposable
+{
+    string Name { get; }
+
+    int VocabularySize { get; }
+
+    /// <summary>Runs <paramref name="tokens"/> from position 0 (a fresh sequence).</summary>
+    void Prefill(ReadOnlySpan<int> tokens);
+
+    /// <summary>Runs one token at <paramref name="position"/>.</summary>
+    void Decode(int token, int position);
+}
+
+/// <summary>Tokens per second of one phase over repetitions: mean and standard deviation, as llama-bench reports them.</summary>
+public sealed record Rate(double Mean, double StandardDeviation)
+{
+    public static Rate Of(IReadOnlyList<double> samples)
+    {
+        double mean = samples.Average();
+        double variance = samples.Count > 1 ? samples.Sum(s => (s - mean) * (s - mean)) / (samples.Count - 1) : 0;
+        return new Rate(mean, Math.Sqrt(variance));
+    }
+
+    public override string ToString() => $"{Mean:0.00} ± {StandardDeviation:0.00}";
+}
+
+/// <summary>Prefill and decode rates of one engine.</summary>
+public sealed record EngineResult(string Engine, Rate Prefill, Rate Decode);
+
+/// <summary>llama-bench's procedure: a warm-up run, then repetitions of pp (prefill) and tg (decode) on random tokens.</summary>
+public static class EngineBenchmark
+{
+    public static EngineResult Run(IBenchmarkEngine engine, int promptTokens, int generatedTokens, int repetitions, int seed = 1)
+    {
+        var random = new Random(seed);
+        var prompt = new int[promptTokens];
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            prompt[i] = random.Next(engine.VocabularySize);
+        }
+
+        // Warm-up: JIT tiers, page faults of the mapped weights, caches.
+        engine.Prefill(prompt.AsSpan(0, Math.Min(prompt.Length, 16)));
+        for (int i = 0; i < Math.Min(generatedTokens, 8); i++)
+        {
+            engine.Decode(prompt[i % prompt.Length], 16 + i);
+        }
+
+        var prefill = new List<double>();
+        var decode = new List<double>();
+        for (int r = 0; r < repetitions; r++)
+        {
+            if (promptTokens > 0)
+            {
+                long start = Stopwatch.GetTimestamp();
+                engine.Prefill(prompt);
+                prefill.Add(promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+
+            if (generatedTokens > 0)
+            {
+                // As llama-bench's tg: decode from an empty context (after one token), not after the prompt.
+                engine.Prefill(prompt.AsSpan(0, 1));
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < generatedTokens; i++)
+                {
+                    engine.Decode(prompt[(i + 1) % prompt.Length], 1 + i);
+                }
+
+                decode.Add(generatedTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        }
+
+        return new EngineResult(engine.Name, prefill.Count > 0 ? Rate.Of(prefill) : new Rate(0, 0), decode.Count > 0 ? Rate.Of(decode) : new Rate(0, 0));
+    }
+}
