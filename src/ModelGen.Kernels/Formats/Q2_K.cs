@@ -148,27 +148,34 @@ public readonly unsafe struct Q2_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
 
     static int ISixteenScaleFormat.OffsetShift => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.D(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ2K>(ref block).D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.OffsetScale(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ2K>(ref block).DMin);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> Scales, Vector128<sbyte> Offsets) ISixteenScaleFormat.Scales(ref byte block)
     {
         var packed = Vector128.LoadUnsafe(ref Unsafe.As<byte, BlockQ2K>(ref block).Scales[0]);
         return ((packed & Vector128.Create((byte)0xF)).AsSByte(), (packed >> 4).AsSByte());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int ISixteenScaleFormat.Quant(ref byte block, int index) => Quant(ref Unsafe.As<byte, BlockQ2K>(ref block), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> ISixteenScaleFormat.Quants512(byte* block, int quarter)
     {
         int k = 2 * (quarter % 2);
         return BitFields.Spread512((byte*)&((BlockQ2K*)block)->Qs + 32 * (quarter / 2), first: 2 * k, second: 2 * k + 2, width: 2, target: 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<byte> ISixteenScaleFormat.Quants256(ref byte block, int eighth) =>
         BitFields.Field(Vector256.LoadUnsafe(ref Unsafe.As<byte, BlockQ2K>(ref block).Qs[32 * (eighth / 4)]), 2 * (eighth % 4), 2, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector128<byte> ISixteenScaleFormat.Quants128(ref byte block, int sixteenth) =>
         BitFields.Field(Vector128.LoadUnsafe(ref Unsafe.As<byte, BlockQ2K>(ref block).Qs[32 * (sixteenth / 8) + 16 * (sixteenth % 2)]), sixteenth % 8 / 2 * 2, 2, 0);
 

@@ -137,18 +137,23 @@ public readonly unsafe struct Q3_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
 
     static int ISixteenScaleFormat.OffsetShift => 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.D(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ3K>(ref block).D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.OffsetScale(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ3K>(ref block).D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> Scales, Vector128<sbyte> Offsets) ISixteenScaleFormat.Scales(ref byte block)
     {
         var scales = UnpackScales(Unsafe.As<byte, BlockQ3K>(ref block).Scales);
         return (scales, scales);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int ISixteenScaleFormat.Quant(ref byte block, int index) => Quant(ref Unsafe.As<byte, BlockQ3K>(ref block), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> ISixteenScaleFormat.Quants512(byte* block, int quarter)
     {
         var x = (BlockQ3K*)block;
@@ -158,6 +163,7 @@ public readonly unsafe struct Q3_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
             | BitFields.Spread512((byte*)&x->HMask, first: bit, second: bit + 1, width: 1, target: 2);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<byte> ISixteenScaleFormat.Quants256(ref byte block, int eighth)
     {
         ref BlockQ3K x = ref Unsafe.As<byte, BlockQ3K>(ref block);
@@ -165,6 +171,7 @@ public readonly unsafe struct Q3_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
         return low | BitFields.Field(Vector256.LoadUnsafe(ref x.HMask[0]), eighth, 1, 2);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector128<byte> ISixteenScaleFormat.Quants128(ref byte block, int sixteenth)
     {
         ref BlockQ3K x = ref Unsafe.As<byte, BlockQ3K>(ref block);
@@ -178,6 +185,7 @@ public readonly unsafe struct Q3_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
         KQuants.TwoBitQuant(block.Qs, index) | ((block.HMask[index % 32] >> (index / 32) & 1) << 2);
 
     /// <summary>The sixteen 6-bit scales, less 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<sbyte> UnpackScales(ReadOnlySpan<byte> packed)
     {
         const uint Low4 = 0x0F0F0F0F;

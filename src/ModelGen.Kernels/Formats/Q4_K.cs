@@ -64,21 +64,25 @@ public readonly unsafe struct Q4_K : IWeightFormat<Q8_K>, IScaleMinFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IScaleMinFormat.Quant(ref byte block, int index)
     {
         byte packed = Unsafe.As<byte, BlockQ4K>(ref block).Qs[32 * (index / 64) + index % 32];
         return index % 64 < 32 ? packed & 0xF : packed >> 4;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> IScaleMinFormat.Quants512(byte* block, int pair) =>
         BitFields.Spread512((byte*)&((BlockQ4K*)block)->Qs + 32 * pair, first: 0, second: 4, width: 4, target: 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector256<byte> First, Vector256<byte> Second) IScaleMinFormat.Quants256(ref byte block, int pair)
     {
         var bytes = Vector256.LoadUnsafe(ref Unsafe.As<byte, BlockQ4K>(ref block).Qs[32 * pair]);
         return (bytes & Vector256.Create((byte)0xF), BitFields.Field(bytes, 4, 4, 0));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<byte> First, Vector128<byte> Second) IScaleMinFormat.Quants128(ref byte block, int pair, int offset)
     {
         var bytes = Vector128.LoadUnsafe(ref Unsafe.As<byte, BlockQ4K>(ref block).Qs[32 * pair + offset]);

@@ -70,6 +70,7 @@ public readonly unsafe struct Q5_K : IWeightFormat<Q8_K>, IScaleMinFormat
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int IScaleMinFormat.Quant(ref byte block, int index)
     {
         ref BlockQ5K b = ref Unsafe.As<byte, BlockQ5K>(ref block);
@@ -80,6 +81,7 @@ public readonly unsafe struct Q5_K : IWeightFormat<Q8_K>, IScaleMinFormat
         return low | ((b.Qh[l] >> bit & 1) << 4);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> IScaleMinFormat.Quants512(byte* block, int pair)
     {
         var q5 = (BlockQ5K*)block;
@@ -87,6 +89,7 @@ public readonly unsafe struct Q5_K : IWeightFormat<Q8_K>, IScaleMinFormat
             | BitFields.Spread512((byte*)&q5->Qh, first: 2 * pair, second: 2 * pair + 1, width: 1, target: 4);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector256<byte> First, Vector256<byte> Second) IScaleMinFormat.Quants256(ref byte block, int pair)
     {
         ref BlockQ5K b = ref Unsafe.As<byte, BlockQ5K>(ref block);
@@ -97,6 +100,7 @@ public readonly unsafe struct Q5_K : IWeightFormat<Q8_K>, IScaleMinFormat
             BitFields.Field(low, 4, 4, 0) | BitFields.Field(high, 2 * pair + 1, 1, 4));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<byte> First, Vector128<byte> Second) IScaleMinFormat.Quants128(ref byte block, int pair, int offset)
     {
         ref BlockQ5K b = ref Unsafe.As<byte, BlockQ5K>(ref block);

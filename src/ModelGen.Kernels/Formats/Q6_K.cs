@@ -128,18 +128,23 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
 
     static int ISixteenScaleFormat.OffsetShift => 5;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.D(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ6K>(ref block).D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float ISixteenScaleFormat.OffsetScale(ref byte block) => KQuants.HalfToSingle(Unsafe.As<byte, BlockQ6K>(ref block).D);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> Scales, Vector128<sbyte> Offsets) ISixteenScaleFormat.Scales(ref byte block)
     {
         var scales = Vector128.LoadUnsafe(ref Unsafe.As<byte, BlockQ6K>(ref block).Scales[0]);
         return (scales, scales);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int ISixteenScaleFormat.Quant(ref byte block, int index) => Quant(ref Unsafe.As<byte, BlockQ6K>(ref block), index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> ISixteenScaleFormat.Quants512(byte* block, int quarter)
     {
         // Quarters 2h and 2h + 1: the low and high nibbles of the half's 64 low bytes, top bits 0-3 and 4-7.
@@ -151,6 +156,7 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
         return Vector512.ConditionalSelect(Vector512.Create((byte)0x0F), (low.AsUInt16() >> nibble).AsByte(), top);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<byte> ISixteenScaleFormat.Quants256(ref byte block, int eighth)
     {
         ref BlockQ6K x = ref Unsafe.As<byte, BlockQ6K>(ref block);
@@ -161,6 +167,7 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
         return Vector256.ConditionalSelect(Vector256.Create((byte)0x0F), (low.AsUInt16() >> (4 * (k / 2))).AsByte(), top);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector128<byte> ISixteenScaleFormat.Quants128(ref byte block, int sixteenth)
     {
         ref BlockQ6K x = ref Unsafe.As<byte, BlockQ6K>(ref block);
