@@ -43,8 +43,12 @@ public static class WeightFormats
             case GgmlType.Q5_1: visitor.Visit<Q5_1, Q8_1>(); break;
             case GgmlType.Q8_0: visitor.Visit<Q8_0, Q8_0>(); break;
             case GgmlType.IQ4_NL: visitor.Visit<IQ4_NL, Q8_0>(); break;
+            case GgmlType.Q2_K: visitor.Visit<Q2_K, Q8_K>(); break;
+            case GgmlType.Q3_K: visitor.Visit<Q3_K, Q8_K>(); break;
             case GgmlType.Q4_K: visitor.Visit<Q4_K, Q8_K>(); break;
             case GgmlType.Q5_K: visitor.Visit<Q5_K, Q8_K>(); break;
+            case GgmlType.Q6_K: visitor.Visit<Q6_K, Q8_K>(); break;
+            case GgmlType.IQ4_XS: visitor.Visit<IQ4_XS, Q8_K>(); break;
             default: return false;
         }
 
