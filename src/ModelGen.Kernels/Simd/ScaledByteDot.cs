@@ -74,8 +74,9 @@ internal static class ScaledByteDot
             return MultiplyAddU8S8(Avx2.Sign(a, a).AsByte(), Avx2.Sign(b, a), scales);
         }
 
-        var negated = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256<sbyte>.Zero), Vector256<sbyte>.Zero - b, b);
-        return MultiplyAddU8S8(Vector256.Abs(a).AsByte(), negated, scales);
+        return Vector256.Create(
+            MultiplyAddS8S8(a.GetLower(), b.GetLower(), scales.GetLower()),
+            MultiplyAddS8S8(a.GetUpper(), b.GetUpper(), scales.GetUpper()));
     }
 
     /// <inheritdoc cref="MultiplyAddS8S8(Vector512{sbyte}, Vector512{sbyte}, Vector512{short})"/>
@@ -87,8 +88,14 @@ internal static class ScaledByteDot
             return MultiplyAddU8S8(Ssse3.Sign(a, a).AsByte(), Ssse3.Sign(b, a), scales);
         }
 
+        return MultiplyAddS8S8Portable(a, b, scales);
+    }
+
+    /// <summary>The s8 x s8 step in portable operations; tests check the hardware paths against it.</summary>
+    internal static Vector128<int> MultiplyAddS8S8Portable(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<short> scales)
+    {
         var negated = Vector128.ConditionalSelect(Vector128.LessThan(a, Vector128<sbyte>.Zero), Vector128<sbyte>.Zero - b, b);
-        return MultiplyAddU8S8(Vector128.Abs(a).AsByte(), negated, scales);
+        return MultiplyAddU8S8Portable(Vector128.Abs(a).AsByte(), negated, scales);
     }
 
     /// <summary>The arithmetic every path computes, without saturation. Tests check the others against it.</summary>
