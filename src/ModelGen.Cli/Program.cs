@@ -10,6 +10,7 @@ var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and 
     LogitsCommand.Create(),
     PerplexityCommand.Create(),
     SynthCommand.Create(),
+    QuantizeCommand.Create(),
     BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
