@@ -11,8 +11,8 @@ namespace ModelGen.Runtime.Tests.Quantization;
 /// <summary>Float models made once per test run for the quantization tests.</summary>
 public sealed class FloatModels : IDisposable
 {
-    /// <summary>Every matrix dimension a multiple of 256, so K-quants apply; 4 layers so the _M mixes differ by layer; 4 query heads per KV head.</summary>
-    public static readonly ModelShape K256 = new("k256", 256, 4, 4, 1, 512, 512);
+    /// <summary>Every matrix dimension a multiple of 256, so K-quants apply; 4 query heads per KV head; 2 layers, so the _M mixes differ by layer.</summary>
+    public static readonly ModelShape K256 = new("k256", 256, 2, 4, 1, 256, 512);
 
     private readonly string _directory = System.IO.Directory.CreateTempSubdirectory("modelgen-quant-").FullName;
     private readonly Dictionary<string, string> _paths = [];
@@ -21,12 +21,14 @@ public sealed class FloatModels : IDisposable
     public string Directory => _directory;
 
     /// <summary>
-    /// <c>micro</c> (dim 64, FFN 192: K-quants fall back) with the llama SentencePiece vocabulary, or <c>k256</c> with
-    /// the project's small vocabulary (the vocabulary does not change quantization; a small one keeps the test fast).
+    /// <c>micro</c> (dim 64, FFN 192: no K-quant fits) with the llama SentencePiece vocabulary (32000 rows of
+    /// embedding and output); <c>micro-tiny</c>, the same with the project's 672-token vocabulary; <c>k256</c> with
+    /// that small vocabulary too. The vocabulary changes only the row count of two tensors; small ones keep the slow
+    /// quantizers (IQ4's scale search) within the test time.
     /// </summary>
-    public string Get(string shape, GgmlType type, bool tied = false)
+    public string Get(string model, GgmlType type, bool tied = false)
     {
-        var name = $"{shape}-{type}{(tied ? "-tied" : "")}.gguf";
+        var name = $"{model}-{type}{(tied ? "-tied" : "")}.gguf";
         lock (_lock)
         {
             if (!_paths.TryGetValue(name, out var path))
@@ -34,10 +36,10 @@ public sealed class FloatModels : IDisposable
                 path = Path.Combine(_directory, name);
                 ModelSynthesizer.Write(new SynthesisOptions
                 {
-                    Shape = shape == "micro" ? ModelShape.Micro : K256,
+                    Shape = model == "k256" ? K256 : ModelShape.Micro,
                     WeightType = type,
                     TiedEmbeddings = tied,
-                    VocabularyDonor = shape == "micro" ? Path.Combine(SharedData.Vocab, "ggml-vocab-llama-spm.gguf") : null,
+                    VocabularyDonor = model == "micro" ? Path.Combine(SharedData.Vocab, "ggml-vocab-llama-spm.gguf") : null,
                 }, path);
                 _paths[name] = path;
             }
@@ -58,24 +60,30 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
     public static TheoryData<string, GgmlType, bool, QuantizationType> Cases()
     {
         var cases = new TheoryData<string, GgmlType, bool, QuantizationType>();
-        foreach (var type in QuantizationTypes.All)
+
+        // Micro: the 32-element types, and every K-quant falling back to them.
+        foreach (var type in QuantizationTypes.All.Except([QuantizationType.IQ4_NL, QuantizationType.IQ4_XS]))
         {
             cases.Add("micro", GgmlType.F32, false, type);
+        }
+
+        cases.Add("micro-tiny", GgmlType.F32, false, QuantizationType.IQ4_NL);
+
+        // k256: the K-quants themselves, with the mixes' choices by layer and for 4 query heads per KV head.
+        foreach (var type in new[] { QuantizationType.Q2_K, QuantizationType.Q3_K_M, QuantizationType.Q4_K_M, QuantizationType.Q5_K_M,
+                     QuantizationType.Q6_K, QuantizationType.IQ4_XS, QuantizationType.Q4_0 })
+        {
             cases.Add("k256", GgmlType.F32, false, type);
         }
 
         // F16 and BF16 sources go through ggml's row conversion to F32 first; F16 to F16 is a copy.
-        foreach (var type in new[] { QuantizationType.F16, QuantizationType.BF16, QuantizationType.Q8_0, QuantizationType.Q4_K_M })
+        foreach (var type in new[] { QuantizationType.F16, QuantizationType.BF16, QuantizationType.Q8_0 })
         {
             cases.Add("micro", GgmlType.F16, false, type);
         }
 
-        foreach (var type in new[] { QuantizationType.Q4_K_M, QuantizationType.Q6_K, QuantizationType.IQ4_XS })
-        {
-            cases.Add("k256", GgmlType.F16, false, type);
-        }
-
-        cases.Add("k256", GgmlType.BF16, false, QuantizationType.Q5_K_M);
+        cases.Add("k256", GgmlType.F16, false, QuantizationType.Q6_K);
+        cases.Add("micro-tiny", GgmlType.BF16, false, QuantizationType.Q4_K_M);
 
         // Tied embeddings: token_embd.weight is quantized as the output projection.
         cases.Add("k256", GgmlType.F32, true, QuantizationType.Q4_K_M);
@@ -85,9 +93,9 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Quantized_files_are_llama_quantizes_byte_for_byte(string shape, GgmlType source, bool tied, QuantizationType type)
+    public void Quantized_files_are_llama_quantizes_byte_for_byte(string model, GgmlType source, bool tied, QuantizationType type)
     {
-        var input = models.Get(shape, source, tied);
+        var input = models.Get(model, source, tied);
         var stem = Path.Combine(models.Directory, $"{Path.GetFileNameWithoutExtension(input)}-{type}");
         var ours = stem + ".ours.gguf";
         var theirs = stem + ".llama.gguf";
@@ -130,15 +138,19 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
     public void The_medium_mixes_give_chosen_layers_more_bits()
     {
         // What the byte comparison above covers is not one type everywhere: Q4_K_M on the k256 model keeps norms F32,
-        // gives output.weight Q6_K, and attn_v/ffn_down Q6_K in layers 2 and 3 of 4 (the last eighth and every third).
+        // gives output.weight Q6_K, and attn_v/ffn_down Q6_K in the last of its 2 layers (the last eighth gets more bits).
         using var file = GgufFile.Open(models.Get("k256", GgmlType.F32));
         var plan = QuantizationPlan.Create(file.Header, QuantizationType.Q4_K_M).ToDictionary(t => t.Name, t => t.Type);
         Assert.Equal(GgmlType.F32, plan["blk.0.attn_norm.weight"]);
         Assert.Equal(GgmlType.Q6_K, plan["output.weight"]);
         Assert.Equal(GgmlType.Q4_K, plan["token_embd.weight"]);
-        Assert.Equal([GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q6_K], Enumerable.Range(0, 4).Select(i => plan[$"blk.{i}.attn_v.weight"]));
-        Assert.Equal([GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q6_K], Enumerable.Range(0, 4).Select(i => plan[$"blk.{i}.ffn_down.weight"]));
-        Assert.Equal(GgmlType.Q4_K, plan["blk.3.attn_q.weight"]);
+        Assert.Equal([GgmlType.Q4_K, GgmlType.Q6_K], Enumerable.Range(0, 2).Select(i => plan[$"blk.{i}.attn_v.weight"]));
+        Assert.Equal([GgmlType.Q4_K, GgmlType.Q6_K], Enumerable.Range(0, 2).Select(i => plan[$"blk.{i}.ffn_down.weight"]));
+        Assert.Equal(GgmlType.Q4_K, plan["blk.1.attn_q.weight"]);
+
+        // With 4 query heads per KV head, Q2_K gives attn_v Q4_K instead of Q3_K, IQ4_XS gives it Q5_K.
+        Assert.Equal(GgmlType.Q4_K, QuantizationPlan.Create(file.Header, QuantizationType.Q2_K).Single(t => t.Name == "blk.0.attn_v.weight").Type);
+        Assert.Equal(GgmlType.Q5_K, QuantizationPlan.Create(file.Header, QuantizationType.IQ4_XS).Single(t => t.Name == "blk.0.attn_v.weight").Type);
 
         // On micro (rows of 64 and 192) no K-quant fits: Q4_K falls back to Q5_0, Q6_K to Q8_0.
         using var micro = GgufFile.Open(models.Get("micro", GgmlType.F32));
@@ -152,7 +164,7 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
     [Fact]
     public void A_quantized_model_is_refused_as_input()
     {
-        var input = models.Get("micro", GgmlType.Q8_0);
+        var input = models.Get("micro-tiny", GgmlType.Q8_0);
         var e = Assert.Throws<UnsupportedModelException>(() => ModelQuantizer.Quantize(input, input + ".out", QuantizationType.Q4_0));
         Assert.Contains("not a float model", e.Message);
         Assert.False(File.Exists(input + ".out"));
