@@ -11,9 +11,16 @@ public sealed class SynthesizedModels : IDisposable
     private readonly Dictionary<string, string> _paths = [];
     private readonly Lock _lock = new();
 
+    /// <summary>
+    /// Micro's shape widened so every row is a whole number of 256-element super-blocks, as K-quants need
+    /// (dim 256, 2 blocks, 4 heads of 64, 2 KV heads, FFN 512).
+    /// </summary>
+    public static ModelShape KQuantShape { get; } = new("k256", 256, 2, 4, 2, 512, 512);
+
     /// <summary>A micro-shaped model of <paramref name="arch"/> with matrices of <paramref name="type"/>.</summary>
     public string Get(string arch, GgmlType type, bool tied = false)
     {
+        var shape = type.Info().BlockSize == 256 ? KQuantShape : ModelShape.Micro;
         var name = $"{arch}-{type}{(tied ? "-tied" : "")}.gguf";
         lock (_lock)
         {
@@ -23,7 +30,7 @@ public sealed class SynthesizedModels : IDisposable
                 var donor = arch == "llama" ? "ggml-vocab-llama-spm.gguf" : "ggml-vocab-qwen2.gguf";
                 ModelSynthesizer.Write(new SynthesisOptions
                 {
-                    Shape = ModelShape.Micro,
+                    Shape = shape,
                     Architecture = arch,
                     WeightType = type,
                     TiedEmbeddings = tied,
