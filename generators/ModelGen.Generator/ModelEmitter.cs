@@ -190,6 +190,7 @@ internal sealed class ModelEmitter
         Line("private readonly float[] _ropeCache = new float[RopeDimensions];");
         Line("private readonly Half[] _valueHalves = new Half[KvLength];");
         Line("private readonly byte[] _scratch = new byte[ScratchBytes];");
+        Line("private readonly int[] _decodeToken = new int[1];");
         Line();
         Line("// The KV cache in F16, per block: keys by position ([position][KvLength]), values transposed ([KvLength][CacheLength]).");
         Line("private readonly Half[][] _keys = NewCache();");
@@ -296,7 +297,11 @@ internal sealed class ModelEmitter
     private void EmitForward()
     {
         Line("/// <summary>Decodes one token at <paramref name=\"position\"/>: its logits, valid until the next call.</summary>");
-        Line("public ReadOnlySpan<float> Decode(int token, int position) => Forward(new ReadOnlySpan<int>(in token), position);");
+        Line("public ReadOnlySpan<float> Decode(int token, int position)");
+        Open();
+        Line("_decodeToken[0] = token;");
+        Line("return Forward(_decodeToken, position);");
+        Close();
         Line();
         Line("/// <summary>");
         Line("/// Runs <paramref name=\"tokens\"/> (1 to <see cref=\"MaxBatchSize\"/>; more than one is a prefill) at consecutive positions");
