@@ -108,7 +108,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
                 dots += (byte)(scales >> (8 * j)) * dot;
             }
 
-            sum += y.D * KQuants.HalfToSingle(D(ref x)) * dots - y.D * KQuants.HalfToSingle(DMin(ref x)) * KQuants.MinsDot(mins, ref y);
+            sum += y.D * KQuants.HalfToSingle(D(ref x)) * dots - y.D * KQuants.HalfToSingle(DMin(ref x)) * MinsDot(mins, ref y);
         }
 
         return sum;
@@ -144,9 +144,9 @@ internal static unsafe class ScaleMinKernels<TFormat>
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
-        acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(*(Half*)x)), Vector512.ConvertToSingle(sums), acc.Sums);
+        acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(D(ref *x))), Vector512.ConvertToSingle(sums), acc.Sums);
         acc.Offsets = Vector256.FusedMultiplyAdd(
-            Vector256.Create(-y.D * KQuants.HalfToSingle(*(Half*)(x + 2))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), acc.Offsets);
+            Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref *x))), Vector256.ConvertToSingle(MinsDot256(mins, ref y)), acc.Offsets);
     }
 
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
@@ -161,7 +161,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
             acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector256.ConvertToSingle(sums), acc);
             accMins = Vector256.FusedMultiplyAdd(
-                Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), accMins);
+                Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector256.ConvertToSingle(MinsDot256(mins, ref y)), accMins);
         }
 
         return Vector256.Sum(acc) + Vector256.Sum(accMins);
@@ -180,7 +180,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
             acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector128.ConvertToSingle(sums), acc);
             accMins = Vector128.FusedMultiplyAdd(
-                Vector128.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector128.ConvertToSingle(KQuants.MinsDot128(mins, ref y)), accMins);
+                Vector128.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector128.ConvertToSingle(MinsDot128(mins, ref y)), accMins);
         }
 
         return Vector128.Sum(acc) + Vector128.Sum(accMins);
@@ -205,4 +205,39 @@ internal static unsafe class ScaleMinKernels<TFormat>
         return ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair))))
             + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair + 8))));
     }
+
+    /// <summary>
+    /// The integer part of the mins term of the dot product:
+    /// <c>sum over sub-blocks j of mins[j] * (bsums[2j] + bsums[2j+1])</c>, Q8_K's sums of each 16 quants sparing
+    /// the kernel a pass over the quants.
+    /// </summary>
+    private static int MinsDot(ulong mins, ref BlockQ8K y)
+    {
+        int sum = 0;
+        for (int j = 0; j < 8; j++)
+        {
+            sum += (byte)(mins >> (8 * j)) * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in eight lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) =>
+        WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16());
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in four lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinsDot128(ulong mins, ref BlockQ8K y)
+    {
+        var (lower, upper) = Vector128.Widen(MinPairs(mins));
+        return WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lower.AsInt16())
+            + WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[8]), upper.AsInt16());
+    }
+
+    /// <summary>Each min twice, to meet the two 16-quant sums of its sub-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> MinPairs(ulong mins) =>
+        Vector128.Shuffle(Vector128.CreateScalar(mins).AsByte(), Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
 }
