@@ -60,7 +60,7 @@ public readonly struct Q8_K : IActivationFormat
             float max = MaxByMagnitude(path, x, out float amax);
             if (amax == 0)
             {
-                block = default;
+                block = default; // ggml leaves the sums as the buffer had them: zeros, for a fresh buffer
                 continue;
             }
 

@@ -14,7 +14,10 @@ namespace ModelGen.Kernels.Formats;
 /// </summary>
 internal unsafe interface ISixteenScaleFormat : IWeightFormat<Q8_K>
 {
-    /// <summary>Whether <see cref="OffsetScale"/> is <c>d</c>, so that the offsets can come off in integers.</summary>
+    /// <summary>
+    /// Whether the quants are stored biased (Q3_K, Q6_K): the offsets are then the scales, and <see cref="OffsetScale"/>
+    /// is <c>d</c>, so that they come off in integers.
+    /// </summary>
     static abstract bool OffsetsScaledByD { get; }
 
     /// <summary>The offset of sub-block j is <c>offsets[j] &lt;&lt; OffsetShift</c>.</summary>
@@ -131,16 +134,16 @@ internal static unsafe class SixteenScaleKernels<TFormat>
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
             + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
-        var offsetDots = OffsetDots(ref y, offsets);
         float d = y.D * TFormat.D(ref *x);
         if (TFormat.OffsetsScaledByD)
         {
+            var offsetDots = WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), scales16.GetLower()) << TFormat.OffsetShift;
             acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums - offsetDots.ToVector512()), acc.Sums);
         }
         else
         {
             acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums), acc.Sums);
-            acc.Offsets = Vector256.FusedMultiplyAdd(Vector256.Create(-y.D * TFormat.OffsetScale(ref *x)), Vector256.ConvertToSingle(offsetDots), acc.Offsets);
+            acc.Offsets = Vector256.FusedMultiplyAdd(Vector256.Create(-y.D * TFormat.OffsetScale(ref *x)), Vector256.ConvertToSingle(OffsetDots(ref y, offsets)), acc.Offsets);
         }
     }
 
