@@ -135,6 +135,17 @@ public sealed unsafe class KQuantSimdTests
     }
 
     [Fact]
+    public void Scale_broadcast_fills_every_lane_with_one_scale()
+    {
+        var scales = Vector128.Create((short)-32, 31, 7, 0, 63, -1, 12, 5);
+        for (int index = 0; index < 8; index++)
+        {
+            Assert.Equal(Vector128.Create(scales[index]), SubBlockScales.Broadcast(scales, index));
+            Assert.Equal(Vector256.Create(scales[index]), SubBlockScales.Broadcast(Vector256.Create(scales, scales), index));
+        }
+    }
+
+    [Fact]
     public void Fast_half_conversion_equals_ggml_arithmetic_for_every_non_NaN_half()
     {
         for (int bits = 0; bits < 1 << 16; bits++)

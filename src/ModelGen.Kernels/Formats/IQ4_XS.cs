@@ -298,15 +298,14 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
         var grid = Vector256.Create(Vector128.Create(IQ4_NL.Values));
         for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, 1), y = ref Unsafe.Add(ref y, 1))
         {
-            ulong scales = UnpackScales(ref x).AsUInt64().ToScalar();
+            var scales128 = Vector128.WidenLower(UnpackScales(ref x));
+            var scales = Vector256.Create(scales128, scales128);
+            ref byte qs = ref x.Qs[0];
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector256<int>.Zero;
-            for (int j = 0; j < 8; j++)
-            {
-                var quants = PackedQuants.Lookup(grid, PackedQuants.Nibbles(ref x.Qs[16 * j]));
-                sums += ScaledByteDot.MultiplyAddS8S8(quants, Vector256.LoadUnsafe(ref q8, (nuint)(32 * j)), Vector256.Create((short)(sbyte)(scales >> (8 * j))));
-            }
-
+            var sums = SubBlock(ref qs, ref q8, grid, scales, 0) + SubBlock(ref qs, ref q8, grid, scales, 1)
+                + SubBlock(ref qs, ref q8, grid, scales, 2) + SubBlock(ref qs, ref q8, grid, scales, 3)
+                + SubBlock(ref qs, ref q8, grid, scales, 4) + SubBlock(ref qs, ref q8, grid, scales, 5)
+                + SubBlock(ref qs, ref q8, grid, scales, 6) + SubBlock(ref qs, ref q8, grid, scales, 7);
             acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(x.D)), Vector256.ConvertToSingle(sums), acc);
         }
 
@@ -319,20 +318,36 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
         var grid = Vector128.Create(IQ4_NL.Values);
         for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, 1), y = ref Unsafe.Add(ref y, 1))
         {
-            ulong scales = UnpackScales(ref x).AsUInt64().ToScalar();
+            var scales = Vector128.WidenLower(UnpackScales(ref x));
+            ref byte qs = ref x.Qs[0];
             ref sbyte q8 = ref y.Qs[0];
-            var sums = Vector128<int>.Zero;
-            for (int j = 0; j < 8; j++)
-            {
-                var (first, second) = PackedQuants.NibbleHalves(ref x.Qs[16 * j]);
-                var scale = Vector128.Create((short)(sbyte)(scales >> (8 * j)));
-                sums += ScaledByteDot.MultiplyAddS8S8(PackedQuants.Lookup(grid, first), Vector128.LoadUnsafe(ref q8, (nuint)(32 * j)), scale)
-                    + ScaledByteDot.MultiplyAddS8S8(PackedQuants.Lookup(grid, second), Vector128.LoadUnsafe(ref q8, (nuint)(32 * j + 16)), scale);
-            }
-
+            var sums = SubBlock(ref qs, ref q8, grid, scales, 0) + SubBlock(ref qs, ref q8, grid, scales, 1)
+                + SubBlock(ref qs, ref q8, grid, scales, 2) + SubBlock(ref qs, ref q8, grid, scales, 3)
+                + SubBlock(ref qs, ref q8, grid, scales, 4) + SubBlock(ref qs, ref q8, grid, scales, 5)
+                + SubBlock(ref qs, ref q8, grid, scales, 6) + SubBlock(ref qs, ref q8, grid, scales, 7);
             acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(x.D)), Vector128.ConvertToSingle(sums), acc);
         }
 
         return Vector128.Sum(acc);
+    }
+
+    // The 256 and 128-bit steps, called with constant sub-block indices (written out, not looped).
+
+    /// <summary>Sub-block <paramref name="j"/>: its 32 quants against 32 activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SubBlock(ref byte qs, ref sbyte q8, Vector256<sbyte> grid, Vector256<short> scales, int j)
+    {
+        var quants = PackedQuants.Lookup(grid, PackedQuants.Nibbles(ref Unsafe.Add(ref qs, 16 * j)));
+        return ScaledByteDot.MultiplyAddS8S8(quants, Vector256.LoadUnsafe(ref q8, (nuint)(32 * j)), SubBlockScales.Broadcast(scales, j));
+    }
+
+    /// <inheritdoc cref="SubBlock(ref byte, ref sbyte, Vector256{sbyte}, Vector256{short}, int)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> SubBlock(ref byte qs, ref sbyte q8, Vector128<sbyte> grid, Vector128<short> scales, int j)
+    {
+        var (first, second) = PackedQuants.NibbleHalves(ref Unsafe.Add(ref qs, 16 * j));
+        var scale = SubBlockScales.Broadcast(scales, j);
+        return ScaledByteDot.MultiplyAddS8S8(PackedQuants.Lookup(grid, first), Vector128.LoadUnsafe(ref q8, (nuint)(32 * j)), scale)
+            + ScaledByteDot.MultiplyAddS8S8(PackedQuants.Lookup(grid, second), Vector128.LoadUnsafe(ref q8, (nuint)(32 * j + 16)), scale);
     }
 }

@@ -155,7 +155,9 @@ internal static unsafe class ScaleMinKernels<TFormat>
         var accMins = Vector256<float>.Zero;
         for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, TFormat.BlockBytes), y = ref Unsafe.Add(ref y, 1))
         {
-            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong packedScales, out ulong mins);
+            var scales128 = Vector128.WidenLower(Vector128.CreateScalar(packedScales).AsByte()).AsInt16();
+            var scales = Vector256.Create(scales128, scales128);
             ref sbyte q8 = ref y.Qs[0];
             var sums = Pair(ref x, ref q8, scales, 0) + Pair(ref x, ref q8, scales, 1) + Pair(ref x, ref q8, scales, 2) + Pair(ref x, ref q8, scales, 3);
 
@@ -173,7 +175,8 @@ internal static unsafe class ScaleMinKernels<TFormat>
         var accMins = Vector128<float>.Zero;
         for (int i = 0; i < blocks; i++, x = ref Unsafe.Add(ref x, TFormat.BlockBytes), y = ref Unsafe.Add(ref y, 1))
         {
-            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong scales, out ulong mins);
+            KQuants.UnpackScalesAndMins(ref Unsafe.Add(ref x, ScalesOffset), out ulong packedScales, out ulong mins);
+            var scales = Vector128.WidenLower(Vector128.CreateScalar(packedScales).AsByte()).AsInt16();
             ref sbyte q8 = ref y.Qs[0];
             var sums = Quarter(ref x, ref q8, scales, 0, 0) + Quarter(ref x, ref q8, scales, 0, 16) + Quarter(ref x, ref q8, scales, 1, 0) + Quarter(ref x, ref q8, scales, 1, 16)
                 + Quarter(ref x, ref q8, scales, 2, 0) + Quarter(ref x, ref q8, scales, 2, 16) + Quarter(ref x, ref q8, scales, 3, 0) + Quarter(ref x, ref q8, scales, 3, 16);
@@ -190,20 +193,20 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
     /// <summary>Sub-blocks 2p and 2p + 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Pair(ref byte x, ref sbyte q8, ulong scales, int pair)
+    private static Vector256<int> Pair(ref byte x, ref sbyte q8, Vector256<short> scales, int pair)
     {
         var (first, second) = TFormat.Quants256(ref x, pair);
-        return ScaledByteDot.MultiplyAddU8S8(first, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair)), Vector256.Create((short)(byte)(scales >> (16 * pair))))
-            + ScaledByteDot.MultiplyAddU8S8(second, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair + 32)), Vector256.Create((short)(byte)(scales >> (16 * pair + 8))));
+        return ScaledByteDot.MultiplyAddU8S8(first, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair)), SubBlockScales.Broadcast(scales, 2 * pair))
+            + ScaledByteDot.MultiplyAddU8S8(second, Vector256.LoadUnsafe(ref q8, (nuint)(64 * pair + 32)), SubBlockScales.Broadcast(scales, 2 * pair + 1));
     }
 
     /// <summary>Weights <paramref name="offset"/> to <paramref name="offset"/> + 15 of sub-blocks 2p and 2p + 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Quarter(ref byte x, ref sbyte q8, ulong scales, int pair, int offset)
+    private static Vector128<int> Quarter(ref byte x, ref sbyte q8, Vector128<short> scales, int pair, int offset)
     {
         var (first, second) = TFormat.Quants128(ref x, pair, offset);
-        return ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair))))
-            + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair + 8))));
+        return ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), SubBlockScales.Broadcast(scales, 2 * pair))
+            + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), SubBlockScales.Broadcast(scales, 2 * pair + 1));
     }
 
     /// <summary>

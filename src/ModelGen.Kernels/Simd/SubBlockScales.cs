@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
 
@@ -15,6 +17,25 @@ internal static class SubBlockScales
     /// </summary>
     public static Vector512<short> Indices512(int first, int subBlockSize) =>
         Vector512.Create((short)first) + Vector512.ShiftRightLogical(Vector512<short>.Indices, int.Log2(subBlockSize / 2));
+
+    /// <summary>
+    /// Scale <paramref name="index"/> (0 to 7) of <paramref name="scales"/> in every int16 lane. A <c>pshufb</c> within
+    /// each 128-bit lane, so <paramref name="scales"/> must hold the same eight scales in both.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Broadcast(Vector256<short> scales, int index)
+    {
+        var control = Vector256.Create((ushort)(2 * index | (2 * index + 1) << 8)).AsByte();
+        return Avx2.IsSupported ? Avx2.Shuffle(scales.AsByte(), control).AsInt16() : Vector256.Shuffle(scales, Vector256.Create((short)index));
+    }
+
+    /// <summary>Scale <paramref name="index"/> (0 to 7) of <paramref name="scales"/> in every int16 lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> Broadcast(Vector128<short> scales, int index)
+    {
+        var control = Vector128.Create((ushort)(2 * index | (2 * index + 1) << 8)).AsByte();
+        return Ssse3.IsSupported ? Ssse3.Shuffle(scales.AsByte(), control).AsInt16() : Vector128.Shuffle(scales, Vector128.Create((short)index));
+    }
 }
 
 /// <summary>
