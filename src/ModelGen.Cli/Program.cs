@@ -12,5 +12,6 @@ var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and 
     SynthCommand.Create(),
     QuantizeCommand.Create(),
     BenchCommand.Create(),
+    PublishCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

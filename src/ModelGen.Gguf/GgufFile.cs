@@ -27,10 +27,42 @@ public sealed unsafe class GgufFile : IDisposable
     public static GgufFile Open(string path, GgufReadOptions? options = null)
     {
         var header = GgufReader.ReadHeader(path, options);
+        return Map(path, header, offset: 0, length: 0);
+    }
+
+    /// <summary>
+    /// Opens, validates and memory-maps a GGUF file stored at bytes [<paramref name="offset"/>,
+    /// <paramref name="offset"/> + <paramref name="length"/>) of a larger file, such as weights appended to an
+    /// executable. Every offset in the header is checked against <paramref name="length"/>, not the whole file.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the file.</exception>
+    /// <exception cref="GgufFormatException">The range does not hold a valid GGUF file.</exception>
+    public static GgufFile Open(string path, long offset, long length, GgufReadOptions? options = null)
+    {
+        GgufHeader header;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(offset);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+            if (length > stream.Length - offset)
+            {
+                throw new ArgumentOutOfRangeException(nameof(length), length, $"bytes {offset}..{offset + length} are not inside {path} ({stream.Length} bytes)");
+            }
+
+            header = GgufReader.ReadHeader(new StreamWindow(stream, offset, length), path, options);
+        }
+
+        return Map(path, header, offset, length);
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes from <paramref name="offset"/> (0 for the whole file).</summary>
+    private static GgufFile Map(string path, GgufHeader header, long offset, long length)
+    {
         var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, capacity: 0, MemoryMappedFileAccess.Read);
         try
         {
-            var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            // The view starts at the page holding offset; PointerOffset is where offset lies within it.
+            var view = map.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read);
             byte* p = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
             return new GgufFile(path, header, map, view, p + view.PointerOffset);

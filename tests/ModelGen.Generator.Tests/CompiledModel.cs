@@ -15,7 +15,7 @@ internal sealed class CompiledModel : IDisposable
     public CompiledModel(string source, string path, int threads, string typeName = "Compiled.TestModel")
     {
         (_context, var assembly) = GeneratorHarness.CompileAndLoad(source);
-        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load")!;
+        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(int)])!;
         _threads = threads;
         Model = Load(path);
     }

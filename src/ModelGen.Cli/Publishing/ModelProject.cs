@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using ModelGen.Gguf;
+
+namespace ModelGen.Cli.Publishing;
+
+/// <summary>
+/// A project that compiles one GGUF file into its model class (the file is an AdditionalFile, as in any app using
+/// ModelGen): a NativeAOT executable for <c>modelgen publish</c>, or a library the JIT runs for <c>modelgen bench</c>.
+/// Projects live in a cache folder per model header and kind, so that building the same model again is incremental.
+/// </summary>
+internal sealed class ModelProject
+{
+    /// <summary>The namespace and class the model is compiled into.</summary>
+    public const string ModelNamespace = "ModelGen.Published";
+
+    public const string ModelClass = "CompiledModel";
+
+    private ModelProject(string directory, string assemblyName)
+    {
+        Directory = directory;
+        AssemblyName = assemblyName;
+    }
+
+    /// <summary>The project folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>The built assembly's name: the model file's name without extension.</summary>
+    public string AssemblyName { get; }
+
+    private string ProjectFile => Path.Combine(Directory, AssemblyName + ".csproj");
+
+    /// <summary>Writes an executable project for <paramref name="model"/> that publishes NativeAOT for <paramref name="target"/>.</summary>
+    public static ModelProject ForExecutable(string model, PublishTarget target, string cacheRoot)
+    {
+        var properties = $"""
+                <OutputType>Exe</OutputType>
+                <TargetFramework>{BuildSettings.AotTargetFramework}</TargetFramework>
+                <PublishAot>true</PublishAot>
+                <RuntimeIdentifier>{target.RuntimeIdentifier}</RuntimeIdentifier>
+                <SelfContained>true</SelfContained>
+                <StripSymbols>true</StripSymbols>
+                <OptimizationPreference>Speed</OptimizationPreference>
+            {(target.InstructionSet is null ? "" : $"    <IlcInstructionSet>{target.InstructionSet}</IlcInstructionSet>\n")}
+            """;
+        var project = Create(model, "aot-" + target.Name, properties, cacheRoot);
+        foreach (var source in new[] { "Program.cs", "EmbeddedWeights.cs", "ForwardPassEngine.cs", "Npy.cs" })
+        {
+            WriteIfChanged(Path.Combine(project.Directory, source), ReadTemplate(source));
+        }
+
+        return project;
+    }
+
+    /// <summary>Writes a library project for <paramref name="model"/> for the JIT, as the benchmark loads it.</summary>
+    public static ModelProject ForLibrary(string model, string cacheRoot) =>
+        Create(model, "jit", $"""
+                    <OutputType>Library</OutputType>
+                    <TargetFramework>{BuildSettings.TargetFramework}</TargetFramework>
+            """, cacheRoot);
+
+    /// <summary>The default cache: <c>$XDG_CACHE_HOME/modelgen</c>, else <c>~/.cache/modelgen</c>.</summary>
+    public static string DefaultCacheRoot =>
+        Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } cache
+            ? cache
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "modelgen");
+
+    /// <summary>Runs <c>dotnet publish</c> into the project's <c>publish</c> folder and returns the executable's path.</summary>
+    public string Publish()
+    {
+        var output = Path.Combine(Directory, "publish");
+        Dotnet("publish", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-aot");
+        return Path.Combine(output, AssemblyName);
+    }
+
+    /// <summary>Runs <c>dotnet build</c> into the project's <c>build</c> folder and returns the assembly's path.</summary>
+    public string Build()
+    {
+        var output = Path.Combine(Directory, "build");
+        Dotnet("build", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-jit");
+        return Path.Combine(output, AssemblyName + ".dll");
+    }
+
+    private static ModelProject Create(string model, string kind, string properties, string cacheRoot)
+    {
+        model = Path.GetFullPath(model);
+        var name = Path.GetFileNameWithoutExtension(model);
+        var directory = Path.Combine(cacheRoot, $"{name}-{HeaderDigest(model)}", kind);
+        System.IO.Directory.CreateDirectory(directory);
+        var repository = BuildSettings.RepositoryRoot;
+        if (!File.Exists(Path.Combine(repository, "src/ModelGen.Runtime/ModelGen.Runtime.csproj")))
+        {
+            throw new NotSupportedException($"compiling a model needs the ModelGen sources modelgen was built from, and {repository} no longer has them");
+        }
+
+        var project = new ModelProject(directory, name);
+        WriteIfChanged(project.ProjectFile, $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <!-- Written by modelgen: {Path.GetFileName(model)} compiled into {ModelNamespace}.{ModelClass}. -->
+              <Import Project="{repository}/src/ModelGen/buildTransitive/ModelGen.props" />
+              <PropertyGroup>
+            {properties}
+                <AssemblyName>{name}</AssemblyName>
+                <RootNamespace>{ModelNamespace}</RootNamespace>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <InvariantGlobalization>true</InvariantGlobalization>
+              </PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="{repository}/src/ModelGen.Runtime/ModelGen.Runtime.csproj" />
+                <ProjectReference Include="{repository}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                <AdditionalFiles Include="{model}" ModelGenClass="{ModelClass}" ModelGenNamespace="{ModelNamespace}" />
+              </ItemGroup>
+            </Project>
+            """);
+        return project;
+    }
+
+    /// <summary>
+    /// A digest of the GGUF header (metadata and tensor table), which is all the generated code depends on: the
+    /// weights may change without a rebuild, since the model class maps them at load.
+    /// </summary>
+    private static string HeaderDigest(string model)
+    {
+        var header = GgufReader.ReadHeader(model, GgufReadOptions.HeaderOnly);
+        using var file = new FileStream(model, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var bytes = new byte[header.DataOffset];
+        file.ReadExactly(bytes);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+    }
+
+    /// <summary>Leaves an unchanged file untouched, so that MSBuild's incremental checks see nothing new.</summary>
+    private static void WriteIfChanged(string path, string text)
+    {
+        if (!File.Exists(path) || File.ReadAllText(path) != text)
+        {
+            File.WriteAllText(path, text);
+        }
+    }
+
+    private static string ReadTemplate(string name)
+    {
+        using var stream = typeof(ModelProject).Assembly.GetManifestResourceStream("Template/" + name)
+                           ?? throw new InvalidOperationException($"modelgen was built without its template {name}");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    private static void Dotnet(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+
+        // Build servers would outlive this command; the log is shown only if the build fails.
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new IOException("cannot start dotnet");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.Write(stdout.Result);
+            Console.Error.Write(stderr.Result);
+            throw new IOException($"dotnet {args[0]} {args[1]} failed with exit code {process.ExitCode} (its log is above)");
+        }
+    }
+}
+
+/// <summary>Where modelgen was built from, recorded at build time: the projects a compiled model builds against.</summary>
+internal static class BuildSettings
+{
+    public static string RepositoryRoot => Metadata("ModelGenRepositoryRoot");
+
+    public static string TargetFramework => Metadata("ModelGenTargetFramework");
+
+    public static string AotTargetFramework => Metadata("ModelGenAotTargetFramework");
+
+    private static string Metadata(string key) =>
+        typeof(BuildSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value
+        ?? throw new InvalidOperationException($"modelgen was built without the {key} metadata");
+}

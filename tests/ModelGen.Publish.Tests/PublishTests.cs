@@ -1,0 +1,112 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Sampling;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Publish.Tests;
+
+/// <summary>
+/// <c>modelgen publish</c> of the default model for x86-64-v3, run as a user runs it: its greedy text and its logits
+/// equal the generic engine's on the JIT (which the generator tests prove bit-identical to the compiled class), with
+/// the weights beside the executable or embedded in it. The second publish reuses the first's build.
+/// </summary>
+public sealed class PublishTests : IDisposable
+{
+    private const string Prompt = "Once upon a time";
+    private const int Tokens = 16;
+
+    private static readonly string DefaultModel = Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf");
+
+    private readonly string _root = Directory.CreateTempSubdirectory("modelgen-publish-").FullName;
+    private readonly ModelGenProcess _processes;
+
+    public PublishTests() => _processes = new ModelGenProcess(Path.Combine(_root, "cache"));
+
+    [Fact]
+    public void Published_executables_with_weights_beside_or_embedded_run_as_the_generic_engine()
+    {
+        var beside = Path.Combine(_root, "beside");
+        var publish = _processes.Modelgen("publish", "--cpu", "x86-64-v3", "-o", beside);
+        Assert.True(publish.ExitCode == 0, publish.StdErr);
+        Assert.Contains("x86-64-v3 (linux-x64), weights beside it in modelgen-tiny.gguf", publish.StdOut);
+        Assert.Equal(["modelgen-tiny", "modelgen-tiny.gguf"], Directory.GetFiles(beside).Select(Path.GetFileName).Order());
+        RunsAsTheGenericEngine(Path.Combine(beside, "modelgen-tiny"));
+
+        var embedded = Path.Combine(_root, "embedded");
+        publish = _processes.Modelgen("publish", "--cpu", "x86-64-v3", "--embed-weights", "-o", embedded);
+        Assert.True(publish.ExitCode == 0, publish.StdErr);
+        Assert.Contains("weights embedded", publish.StdOut);
+        Assert.Equal(["modelgen-tiny"], Directory.GetFiles(embedded).Select(Path.GetFileName));
+
+        // The single file runs alone, under another name, with no weights beside it.
+        var alone = Path.Combine(_root, "alone");
+        Directory.CreateDirectory(alone);
+        var single = Path.Combine(alone, "story");
+        File.Copy(Path.Combine(embedded, "modelgen-tiny"), single);
+        AssertEmbeds(single, Path.Combine(beside, "modelgen-tiny"));
+        RunsAsTheGenericEngine(single);
+    }
+
+    [Theory]
+    [InlineData("x86-64-v9", "modelgen: unknown CPU 'x86-64-v9' (native, x86-64-v2, x86-64-v3, x86-64-v4, linux-arm64)")]
+    [InlineData("linux-arm64", "modelgen: --cpu linux-arm64 targets linux-arm64, and this machine is linux-x64: NativeAOT cannot cross-link")]
+    public void Publish_refuses_a_target_it_cannot_build_in_one_line(string cpu, string expected)
+    {
+        var publish = _processes.Modelgen("publish", "--cpu", cpu, "-o", Path.Combine(_root, "never"));
+        Assert.Equal(1, publish.ExitCode);
+        Assert.StartsWith(expected, publish.StdErr);
+        Assert.Single(publish.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.False(Directory.Exists(Path.Combine(_root, "never")));
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private void RunsAsTheGenericEngine(string executable)
+    {
+        using var generic = GenericModel.Load(DefaultModel);
+        var expected = string.Concat(generic.Generator.Generate(Prompt, new() { MaxTokens = Tokens, Sampling = SamplingOptions.Greedy }));
+        var run = _processes.Run(executable, "-p", Prompt, "-n", Tokens.ToString(), "--temp", "0");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Equal(expected + "\n", run.StdOut);
+        Assert.Contains("first token", run.StdErr);
+
+        // Kernels sum in the order of their vector width, so the logits are bit-identical to the JIT's at the same width:
+        // x86-64-v3 has 256-bit vectors, and the JIT leaves 512-bit ones alone when told to.
+        var expectedNpy = Path.Combine(_root, "expected.npy");
+        var reference = _processes.Modelgen(("DOTNET_EnableAVX512", "0"), "logits", DefaultModel, "--prompt", Prompt, "-o", expectedNpy);
+        Assert.True(reference.ExitCode == 0, reference.StdErr);
+
+        var npy = Path.Combine(_root, "logits.npy");
+        run = _processes.Run(executable, "--logits", npy, "-p", Prompt);
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var tokens = generic.Generator.TokenizePrompt(Prompt);
+        Assert.Equal(string.Join(' ', tokens) + "\n", run.StdOut);
+        Assert.Equal(reference.StdOut, run.StdOut);
+        Assert.Equal(ReadFloat32Npy(expectedNpy, tokens.Length, generic.VocabularySize), ReadFloat32Npy(npy, tokens.Length, generic.VocabularySize));
+    }
+
+    /// <summary>The single file is the executable, page-aligned weights that are the model's bytes, and the trailer.</summary>
+    private static void AssertEmbeds(string single, string executable)
+    {
+        var bytes = File.ReadAllBytes(single);
+        var program = File.ReadAllBytes(executable);
+        var weights = File.ReadAllBytes(DefaultModel);
+        long offset = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 24));
+        Assert.Equal(weights.Length, BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 16)));
+        Assert.Equal("MGWEIGHT", Encoding.ASCII.GetString(bytes, bytes.Length - 8, 8));
+        Assert.Equal((program.Length + 4095) / 4096 * 4096, offset);
+        Assert.Equal(offset + weights.Length + 24, bytes.Length);
+        Assert.Equal(program, bytes[..program.Length]);
+        Assert.Equal(weights, bytes[(int)offset..(int)(offset + weights.Length)]);
+    }
+
+    private static float[] ReadFloat32Npy(string path, int rows, int columns)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        Assert.Contains($"'shape': ({rows}, {columns})", Encoding.ASCII.GetString(bytes, 10, headerLength));
+        return MemoryMarshal.Cast<byte, float>(bytes.AsSpan(10 + headerLength)).ToArray();
+    }
+}
