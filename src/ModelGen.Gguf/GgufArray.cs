@@ -75,7 +75,12 @@ public sealed class GgufArray : IEquatable<GgufArray>
 
     internal static Array Head(Array items, int length)
     {
+#if NETSTANDARD2_0
+        // The source generator's copy of this file; CreateInstanceFromArrayType, which trimming can follow, is newer.
+        var head = Array.CreateInstance(items.GetType().GetElementType()!, Math.Min(length, items.Length));
+#else
         var head = Array.CreateInstanceFromArrayType(items.GetType(), Math.Min(length, items.Length));
+#endif
         Array.Copy(items, head, head.Length);
         return head;
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ModelGen.Gguf;
@@ -55,6 +56,8 @@ public sealed class GgufReader
         _bufferStart = stream.Position;
     }
 
+#if !NETSTANDARD2_0
+    // Not in the source generator's copy of this file: analyzers may not touch the file system by path (RS1035).
     /// <summary>Reads the header of the file at <paramref name="path"/>; tensor data is not touched.</summary>
     public static GgufHeader ReadHeader(string path, GgufReadOptions? options = null)
     {
@@ -66,6 +69,7 @@ public sealed class GgufReader
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         return ReadHeader(stream, path, options);
     }
+#endif
 
     /// <summary>Reads a GGUF header from the start of a seekable <paramref name="stream"/>.</summary>
     /// <param name="stream">The stream; its length is the file length every offset is checked against.</param>
@@ -455,7 +459,12 @@ public sealed class GgufReader
 
     private ulong ReadUInt64(Field field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
 
-    private float ReadSingle(Field field) => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(Take(4, field)));
+    private float ReadSingle(Field field)
+    {
+        // Not BitConverter.Int32BitsToSingle: the source generator compiles this file for netstandard2.0, which lacks it.
+        int bits = BinaryPrimitives.ReadInt32LittleEndian(Take(4, field));
+        return Unsafe.As<int, float>(ref bits);
+    }
 
     private double ReadDouble(Field field) => BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(Take(8, field)));
 

@@ -104,8 +104,8 @@ public sealed class GgufValue : IEquatable<GgufValue>
     public static string Format(object value) => value switch
     {
         string s => Quote(s),
-        float f => f.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal),
-        double d => d.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal),
+        float f => f.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e'),
+        double d => d.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e'),
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",

@@ -1,11 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using ModelGen.Kernels.Simd;
 
 namespace ModelGen.Kernels.Formats;
 
-/// <summary>What the K-quant formats (Q2_K to Q8_K, IQ4_XS) share: the super-block size, row checks, ggml's rounding.</summary>
+/// <summary>
+/// What the K-quant formats (Q2_K to Q8_K, IQ4_XS) share: the super-block size, ggml's rounding, the packing of
+/// Q4_K/Q5_K's 6-bit scales and of Q2_K/Q3_K's 2-bit quants, a fast FP16 conversion for scales.
+/// </summary>
 internal static class KQuants
 {
     /// <summary>Elements per super-block (ggml's <c>QK_K</c>).</summary>
@@ -105,43 +106,4 @@ internal static class KQuants
 
         return FloatConversions.HalfToSingle(value);
     }
-
-    /// <summary>
-    /// The integer part of the mins term of a Q4_K/Q5_K (or any per-32 offset) dot product:
-    /// <c>sum over sub-blocks j of mins[j] * (bsums[2j] + bsums[2j+1])</c>, Q8_K's sums of each 16 quants sparing
-    /// the kernel a pass over the quants.
-    /// </summary>
-    public static int MinsDot(ulong mins, ref BlockQ8K y)
-    {
-        int sum = 0;
-        for (int j = 0; j < 8; j++)
-        {
-            sum += (byte)(mins >> (8 * j)) * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
-        }
-
-        return sum;
-    }
-
-    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in eight lanes, whose sum is the dot.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) => MinsDot256(Vector128.CreateScalar(mins).AsByte(), ref y);
-
-    /// <summary>As <see cref="MinsDot256(ulong, ref BlockQ8K)"/>, with the mins in bytes 0-7 of <paramref name="mins"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> MinsDot256(Vector128<byte> mins, ref BlockQ8K y) =>
-        WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16());
-
-    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in four lanes, whose sum is the dot.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> MinsDot128(ulong mins, ref BlockQ8K y)
-    {
-        var (lower, upper) = Vector128.Widen(MinPairs(Vector128.CreateScalar(mins).AsByte()));
-        return WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lower.AsInt16())
-            + WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[8]), upper.AsInt16());
-    }
-
-    /// <summary>Each min twice, to meet the two 16-quant sums of its sub-block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> MinPairs(Vector128<byte> mins) =>
-        Vector128.Shuffle(mins, Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
 }

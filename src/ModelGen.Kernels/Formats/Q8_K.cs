@@ -86,7 +86,10 @@ public readonly struct Q8_K : IActivationFormat
         }
     }
 
-    /// <summary>The first element of largest magnitude, as <see cref="ScalarQuantization.SignedMaximum"/>, found with vectors.</summary>
+    /// <summary>
+    /// The first element of largest magnitude, as <see cref="ScalarQuantization.SignedMaximum"/>, found with vectors
+    /// (128-bit for every vector path: the search is a small part of the work).
+    /// </summary>
     private static float MaxByMagnitude(SimdPath path, ReadOnlySpan<float> x, out float amax)
     {
         if (path == SimdPath.Scalar)

@@ -108,35 +108,45 @@ internal static unsafe class ScaleMinKernels<TFormat>
                 dots += (byte)(scales >> (8 * j)) * dot;
             }
 
-            sum += y.D * KQuants.HalfToSingle(D(ref x)) * dots - y.D * KQuants.HalfToSingle(DMin(ref x)) * KQuants.MinsDot(mins, ref y);
+            sum += y.D * KQuants.HalfToSingle(D(ref x)) * dots - y.D * KQuants.HalfToSingle(DMin(ref x)) * MinsDot(mins, ref y);
         }
 
         return sum;
     }
 
+    /// <remarks>Two super-blocks per iteration, into two sets of accumulators: independent chains the core overlaps.</remarks>
     private static float Dot512(byte* x, ref BlockQ8K y, int blocks)
     {
-        var acc = Vector512<float>.Zero;
-        var accMins = Vector256<float>.Zero;
-        var spread0 = SubBlockScales.Indices512(0, 32);
-        var spread1 = SubBlockScales.Indices512(2, 32);
-        var spread2 = SubBlockScales.Indices512(4, 32);
-        var spread3 = SubBlockScales.Indices512(6, 32);
-        for (int i = 0; i < blocks; i++, x += TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 1))
+        var spreads = new Spreads512(32);
+        Accumulators512 first = default, second = default;
+        int i = 0;
+        for (; i + 2 <= blocks; i += 2, x += 2 * TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 2))
         {
-            KQuants.UnpackScalesAndMins(ref x[ScalesOffset], out ulong scales, out ulong mins);
-            var scales16 = Vector512.WidenLower(Vector512.CreateScalar(scales).AsByte()).AsInt16();
-            ref sbyte q8 = ref y.Qs[0];
-            var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spread0))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spread1))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spread2))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spread3));
-            acc = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(*(Half*)x)), Vector512.ConvertToSingle(sums), acc);
-            accMins = Vector256.FusedMultiplyAdd(
-                Vector256.Create(-y.D * KQuants.HalfToSingle(*(Half*)(x + 2))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), accMins);
+            Block512(x, ref y, spreads, ref first);
+            Block512(x + TFormat.BlockBytes, ref Unsafe.Add(ref y, 1), spreads, ref second);
         }
 
-        return Vector512.Sum(acc) + Vector256.Sum(accMins);
+        if (i < blocks)
+        {
+            Block512(x, ref y, spreads, ref first);
+        }
+
+        return first.Sum() + second.Sum();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block512(byte* x, ref BlockQ8K y, in Spreads512 spreads, ref Accumulators512 acc)
+    {
+        KQuants.UnpackScalesAndMins(ref x[ScalesOffset], out ulong scales, out ulong mins);
+        var scales16 = Vector512.WidenLower(Vector512.CreateScalar(scales).AsByte()).AsInt16();
+        ref sbyte q8 = ref y.Qs[0];
+        var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spreads.First))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
+        acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(D(ref *x))), Vector512.ConvertToSingle(sums), acc.Sums);
+        acc.Offsets = Vector256.FusedMultiplyAdd(
+            Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref *x))), Vector256.ConvertToSingle(MinsDot256(mins, ref y)), acc.Offsets);
     }
 
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
@@ -151,7 +161,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
             acc = Vector256.FusedMultiplyAdd(Vector256.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector256.ConvertToSingle(sums), acc);
             accMins = Vector256.FusedMultiplyAdd(
-                Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector256.ConvertToSingle(KQuants.MinsDot256(mins, ref y)), accMins);
+                Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector256.ConvertToSingle(MinsDot256(mins, ref y)), accMins);
         }
 
         return Vector256.Sum(acc) + Vector256.Sum(accMins);
@@ -170,7 +180,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
             acc = Vector128.FusedMultiplyAdd(Vector128.Create(y.D * KQuants.HalfToSingle(D(ref x))), Vector128.ConvertToSingle(sums), acc);
             accMins = Vector128.FusedMultiplyAdd(
-                Vector128.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector128.ConvertToSingle(KQuants.MinsDot128(mins, ref y)), accMins);
+                Vector128.Create(-y.D * KQuants.HalfToSingle(DMin(ref x))), Vector128.ConvertToSingle(MinsDot128(mins, ref y)), accMins);
         }
 
         return Vector128.Sum(acc) + Vector128.Sum(accMins);
@@ -195,4 +205,39 @@ internal static unsafe class ScaleMinKernels<TFormat>
         return ScaledByteDot.MultiplyAddU8S8(first, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair))))
             + ScaledByteDot.MultiplyAddU8S8(second, Vector128.LoadUnsafe(ref q8, (nuint)(64 * pair + 32 + offset)), Vector128.Create((short)(byte)(scales >> (16 * pair + 8))));
     }
+
+    /// <summary>
+    /// The integer part of the mins term of the dot product:
+    /// <c>sum over sub-blocks j of mins[j] * (bsums[2j] + bsums[2j+1])</c>, Q8_K's sums of each 16 quants sparing
+    /// the kernel a pass over the quants.
+    /// </summary>
+    private static int MinsDot(ulong mins, ref BlockQ8K y)
+    {
+        int sum = 0;
+        for (int j = 0; j < 8; j++)
+        {
+            sum += (byte)(mins >> (8 * j)) * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in eight lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) =>
+        WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16());
+
+    /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in four lanes, whose sum is the dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinsDot128(ulong mins, ref BlockQ8K y)
+    {
+        var (lower, upper) = Vector128.Widen(MinPairs(mins));
+        return WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[0]), lower.AsInt16())
+            + WordDot.MultiplyAdd(Vector128.LoadUnsafe(ref y.BSums[8]), upper.AsInt16());
+    }
+
+    /// <summary>Each min twice, to meet the two 16-quant sums of its sub-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> MinPairs(ulong mins) =>
+        Vector128.Shuffle(Vector128.CreateScalar(mins).AsByte(), Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
 }

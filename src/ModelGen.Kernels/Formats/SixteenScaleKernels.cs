@@ -101,37 +101,47 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         return sum;
     }
 
+    /// <remarks>Two super-blocks per iteration, into two sets of accumulators: independent chains the core overlaps.</remarks>
     private static float Dot512(byte* x, ref BlockQ8K y, int blocks)
     {
-        var acc = Vector512<float>.Zero;
-        var accOffsets = Vector256<float>.Zero;
-        var spread0 = SubBlockScales.Indices512(0, 16);
-        var spread1 = SubBlockScales.Indices512(4, 16);
-        var spread2 = SubBlockScales.Indices512(8, 16);
-        var spread3 = SubBlockScales.Indices512(12, 16);
-        for (int i = 0; i < blocks; i++, x += TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 1))
+        var spreads = new Spreads512(16);
+        Accumulators512 first = default, second = default;
+        int i = 0;
+        for (; i + 2 <= blocks; i += 2, x += 2 * TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 2))
         {
-            var (scales, offsets) = TFormat.Scales(ref *x);
-            var scales16 = Vector512.WidenLower(scales.ToVector256Unsafe().ToVector512Unsafe());
-            ref sbyte q8 = ref y.Qs[0];
-            var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spread0))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spread1))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spread2))
-                + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spread3));
-            var offsetDots = OffsetDots(ref y, offsets);
-            float d = y.D * TFormat.D(ref *x);
-            if (TFormat.OffsetsScaledByD)
-            {
-                acc = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums - offsetDots.ToVector512()), acc);
-            }
-            else
-            {
-                acc = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums), acc);
-                accOffsets = Vector256.FusedMultiplyAdd(Vector256.Create(-y.D * TFormat.OffsetScale(ref *x)), Vector256.ConvertToSingle(offsetDots), accOffsets);
-            }
+            Block512(x, ref y, spreads, ref first);
+            Block512(x + TFormat.BlockBytes, ref Unsafe.Add(ref y, 1), spreads, ref second);
         }
 
-        return Vector512.Sum(acc) + Vector256.Sum(accOffsets);
+        if (i < blocks)
+        {
+            Block512(x, ref y, spreads, ref first);
+        }
+
+        return first.Sum() + second.Sum();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block512(byte* x, ref BlockQ8K y, in Spreads512 spreads, ref Accumulators512 acc)
+    {
+        var (scales, offsets) = TFormat.Scales(ref *x);
+        var scales16 = Vector512.WidenLower(scales.ToVector256Unsafe().ToVector512Unsafe());
+        ref sbyte q8 = ref y.Qs[0];
+        var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spreads.First))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
+            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
+        var offsetDots = OffsetDots(ref y, offsets);
+        float d = y.D * TFormat.D(ref *x);
+        if (TFormat.OffsetsScaledByD)
+        {
+            acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums - offsetDots.ToVector512()), acc.Sums);
+        }
+        else
+        {
+            acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums), acc.Sums);
+            acc.Offsets = Vector256.FusedMultiplyAdd(Vector256.Create(-y.D * TFormat.OffsetScale(ref *x)), Vector256.ConvertToSingle(offsetDots), acc.Offsets);
+        }
     }
 
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)

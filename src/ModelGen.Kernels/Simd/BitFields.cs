@@ -24,7 +24,9 @@ internal static class BitFields
         {
             // The 32 bytes in both halves (a broadcast load), then one affine transform over GF(2) per byte, with
             // its own bit matrix in each half: byte 7 - t of a matrix selects the source bits of result bit t.
-            var both = Avx512F.BroadcastVector256ToVector512((ulong*)bytes).AsByte();
+            // vbroadcasti32x8, not Avx512F's vbroadcasti64x4: .NET 10's JIT encodes the latter's compressed
+            // displacement with the wrong scale once it folds an offset into the address (it loads from base + 2 * offset).
+            var both = Avx512DQ.BroadcastVector256ToVector512((int*)bytes).AsByte();
             ulong lower = Matrix(first, width, target);
             ulong upper = Matrix(second, width, target);
             return Gfni.V512.GaloisFieldAffineTransform(both, Vector512.Create(lower, lower, lower, lower, upper, upper, upper, upper).AsByte(), 0);

@@ -1,0 +1,74 @@
+using ModelGen.Gguf;
+
+namespace ModelGen.Generator;
+
+/// <summary>A .gguf AdditionalFile as the pipeline first sees it: cheap to compute, and what decides whether its header is read again.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Length">Its length in bytes, or -1 when it cannot be read.</param>
+/// <param name="LastWriteTicks">Its last write time (UTC ticks).</param>
+/// <param name="ClassName">The class to emit (<c>ModelGenClass</c> metadata, else derived from the file name).</param>
+/// <param name="Namespace">Its namespace (<c>ModelGenNamespace</c>, else the project's root namespace; empty for none).</param>
+internal sealed record ModelFile(string Path, long Length, long LastWriteTicks, string ClassName, string Namespace);
+
+/// <summary>One tensor of the compiled file: what <c>Load</c> checks a file against.</summary>
+internal sealed record TensorSpec(string Name, GgmlType Type, EquatableArray<long> Shape, long Offset)
+{
+    public long Columns => Shape[0];
+
+    public long Rows => Shape.Count > 1 ? Shape[1] : 1;
+}
+
+/// <summary>
+/// Everything the emitted class depends on, read from a GGUF header: hyper-parameters, the tensor table and the
+/// header's fingerprint. Equatable, with no Roslyn symbols or file handles, so the pipeline caches on it.
+/// </summary>
+internal sealed record ModelSpec
+{
+    public required string ClassName { get; init; }
+    public required string Namespace { get; init; }
+    public required string SourceFileName { get; init; }
+
+    /// <summary>SHA-256 of the header bytes (everything before the tensor data), in hex.</summary>
+    public required string Fingerprint { get; init; }
+
+    public required string Architecture { get; init; }
+    public required string ModelName { get; init; }
+    public required int EmbeddingLength { get; init; }
+    public required int LayerCount { get; init; }
+    public required int HeadCount { get; init; }
+    public required int KvHeadCount { get; init; }
+    public required int HeadDimension { get; init; }
+    public required int FeedForwardLength { get; init; }
+    public required int VocabularySize { get; init; }
+    public required int ContextLength { get; init; }
+    public required float RmsEpsilon { get; init; }
+    public required float RopeBase { get; init; }
+    public required float RopeFrequencyScale { get; init; }
+    public required int RopeDimensions { get; init; }
+
+    /// <summary>NeoX pairing (qwen2, qwen3) rather than llama's adjacent pairs.</summary>
+    public required bool RopeNeoX { get; init; }
+
+    /// <summary>Every tensor of the file, in file order.</summary>
+    public required EquatableArray<TensorSpec> Tensors { get; init; }
+
+    public int QueryLength => HeadCount * HeadDimension;
+
+    public int KvLength => KvHeadCount * HeadDimension;
+
+    public TensorSpec? Find(string name)
+    {
+        foreach (var t in Tensors)
+        {
+            if (t.Name == name)
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>What reading one file gives: a spec, or the diagnostic that explains why there is none.</summary>
+internal sealed record ModelSpecResult(ModelSpec? Spec, DiagnosticInfo? Diagnostic);
