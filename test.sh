@@ -6,6 +6,9 @@ cd "$(dirname "$0")"
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
+# Fully optimized code from the first call: kernels are tested as they run in production (a JIT bug that only
+# optimized code shows was found this way), and the compute-heavy tests run faster.
+export DOTNET_TieredCompilation=0
 dotnet test ModelGen.sln -c Release --logger "trx" --results-directory "$results" "$@"
 status=$?
 

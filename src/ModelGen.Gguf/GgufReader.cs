@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ModelGen.Gguf;
@@ -319,12 +320,7 @@ public sealed class GgufReader
         long start = Position;
         bool materialize = _materialize || count <= GgufArray.PreviewLength;
         int keep = materialize ? (int)count : GgufArray.PreviewLength;
-        var items = NewArray(elementType, keep, typeAt, field);
-
-        for (int i = 0; i < keep; i++)
-        {
-            items.SetValue(ReadValue(elementType, field.Item(i), typeAt, depth + 1).Value, i);
-        }
+        var items = ReadItems(elementType, keep, typeAt, field, depth);
 
         if (materialize)
         {
@@ -333,6 +329,84 @@ public sealed class GgufReader
 
         SkipElements(elementType, count - keep, field, keep, depth);
         return new GgufArray(elementType, count, start, null, items);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="count"/> items into a typed array: strings decoded straight from the buffer, fixed-size
+    /// elements copied in bulk, so a 150,000-entry vocabulary costs no boxing per item.
+    /// </summary>
+    private Array ReadItems(GgufValueType type, int count, long typeAt, Field field, int depth)
+    {
+        switch (type)
+        {
+            case GgufValueType.String:
+                var strings = new string[count];
+                for (int i = 0; i < strings.Length; i++)
+                {
+                    strings[i] = ReadString(field.Item(i));
+                }
+
+                return strings;
+            case GgufValueType.Array:
+                var arrays = new GgufArray[count];
+                for (int i = 0; i < arrays.Length; i++)
+                {
+                    arrays[i] = ReadArray(field.Item(i), depth + 1);
+                }
+
+                return arrays;
+            case GgufValueType.Bool:
+                var flags = ReadFixed<byte>(count, field);
+                var bools = new bool[count];
+                for (int i = 0; i < flags.Length; i++)
+                {
+                    bools[i] = flags[i] <= 1 ? flags[i] == 1 : throw Error(field.Item(i), Position - count + i, $"bool byte {flags[i]} is neither 0 nor 1");
+                }
+
+                return bools;
+            case GgufValueType.UInt8: return ReadFixed<byte>(count, field);
+            case GgufValueType.Int8: return ReadFixed<sbyte>(count, field);
+            case GgufValueType.UInt16: return ReadFixed<ushort>(count, field);
+            case GgufValueType.Int16: return ReadFixed<short>(count, field);
+            case GgufValueType.UInt32: return ReadFixed<uint>(count, field);
+            case GgufValueType.Int32: return ReadFixed<int>(count, field);
+            case GgufValueType.Float32: return ReadFixed<float>(count, field);
+            case GgufValueType.UInt64: return ReadFixed<ulong>(count, field);
+            case GgufValueType.Int64: return ReadFixed<long>(count, field);
+            case GgufValueType.Float64: return ReadFixed<double>(count, field);
+            default: throw Error(field.Part("element type"), typeAt, $"unknown value type {(uint)type}");
+        }
+    }
+
+    /// <summary>Copies <paramref name="count"/> little-endian elements of <typeparamref name="T"/> out of the stream.</summary>
+    private T[] ReadFixed<T>(int count, Field field)
+        where T : unmanaged
+    {
+        var result = new T[count];
+        var bytes = MemoryMarshal.AsBytes(result.AsSpan());
+        for (int done = 0; done < bytes.Length;)
+        {
+            int chunk = Math.Min(_buffer.Length, bytes.Length - done);
+            Fill(chunk, field.Item(done / Unsafe.SizeOf<T>()));
+            new ReadOnlySpan<byte>(_buffer, _bufferPos, chunk).CopyTo(bytes.Slice(done));
+            _bufferPos += chunk;
+            done += chunk;
+        }
+
+        if (!BitConverter.IsLittleEndian && Unsafe.SizeOf<T>() > 1)
+        {
+            ReverseEndianness(bytes, Unsafe.SizeOf<T>());
+        }
+
+        return result;
+    }
+
+    private static void ReverseEndianness(Span<byte> bytes, int elementSize)
+    {
+        for (int i = 0; i < bytes.Length; i += elementSize)
+        {
+            bytes.Slice(i, elementSize).Reverse();
+        }
     }
 
     private void SkipElements(GgufValueType elementType, long count, Field field, long firstIndex, int depth)
@@ -373,24 +447,6 @@ public sealed class GgufReader
         GgufValueType.UInt16 or GgufValueType.Int16 => 2,
         GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
         _ => 8,
-    };
-
-    private Array NewArray(GgufValueType type, int count, long typeAt, Field field) => type switch
-    {
-        GgufValueType.UInt8 => new byte[count],
-        GgufValueType.Int8 => new sbyte[count],
-        GgufValueType.UInt16 => new ushort[count],
-        GgufValueType.Int16 => new short[count],
-        GgufValueType.UInt32 => new uint[count],
-        GgufValueType.Int32 => new int[count],
-        GgufValueType.Float32 => new float[count],
-        GgufValueType.Bool => new bool[count],
-        GgufValueType.String => new string[count],
-        GgufValueType.UInt64 => new ulong[count],
-        GgufValueType.Int64 => new long[count],
-        GgufValueType.Float64 => new double[count],
-        GgufValueType.Array => new GgufArray[count],
-        _ => throw Error(field.Part("element type"), typeAt, $"unknown value type {(uint)type}"),
     };
 
     private GgufValueType ReadValueType(Field field)

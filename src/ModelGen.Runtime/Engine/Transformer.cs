@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using ModelGen.Gguf;
 using ModelGen.Kernels;
@@ -232,6 +231,25 @@ public sealed class Transformer : IDisposable
         }
     }
 
+    /// <summary>Per-thread attention scratch, sized once to the longest context used: decoding allocates nothing.</summary>
+    private static class ScoreScratch
+    {
+        [ThreadStatic]
+        private static float[]? t_buffer;
+
+        public static Span<float> AsSpan(int length) =>
+            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new float[length]).AsSpan(0, length);
+    }
+
+    private static class ProbabilityScratch
+    {
+        [ThreadStatic]
+        private static Half[]? t_buffer;
+
+        public static Span<Half> AsSpan(int length) =>
+            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new Half[length]).AsSpan(0, length);
+    }
+
     /// <summary>Causal attention of each (token, query head) pair of the batch over the cache.</summary>
     private readonly unsafe struct AttentionHeads(ModelConfig c, KvCache cache, int layer, float* q, float* output, int position) : IRangeBody
     {
@@ -239,43 +257,35 @@ public sealed class Transformer : IDisposable
         {
             int hd = c.HeadDimension, group = c.HeadCount / c.KvHeadCount;
             float scale = 1.0f / MathF.Sqrt(hd);
-            int maxLength = position + (end - 1) / c.HeadCount + 1;
-            var scores = ArrayPool<float>.Shared.Rent(maxLength);
-            var probabilities = ArrayPool<Half>.Shared.Rent(maxLength);
+            var scores = ScoreScratch.AsSpan(cache.ContextLength);
+            var probabilities = ProbabilityScratch.AsSpan(cache.ContextLength);
             Span<Half> query = stackalloc Half[hd];
-            try
+            for (int item = start; item < end; item++)
             {
-                for (int item = start; item < end; item++)
+                int t = item / c.HeadCount, h = item % c.HeadCount, kvHead = h / group;
+                int length = position + t + 1;
+
+                // Scores: the query rounded to F16 (as ggml's mul_mat converts it) against each cached key.
+                var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
+                F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(query));
+                var keys = cache.Keys(layer, length);
+                var s = scores[..length];
+                for (int j = 0; j < length; j++)
                 {
-                    int t = item / c.HeadCount, h = item % c.HeadCount, kvHead = h / group;
-                    int length = position + t + 1;
-                    var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
-                    F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(query));
-
-                    var keys = cache.Keys(layer, length);
-                    var s = scores.AsSpan(0, length);
-                    for (int j = 0; j < length; j++)
-                    {
-                        var key = keys.Slice(j * c.KvLength + kvHead * hd, hd);
-                        s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), MemoryMarshal.AsBytes(query), hd) * scale;
-                    }
-
-                    Softmax.Apply(s);
-                    var p = probabilities.AsSpan(0, length);
-                    F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
-
-                    var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
-                    for (int d = 0; d < hd; d++)
-                    {
-                        var values = cache.ValueRow(layer, kvHead * hd + d, length);
-                        outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(values), MemoryMarshal.AsBytes(p), length);
-                    }
+                    var key = keys.Slice(j * c.KvLength + kvHead * hd, hd);
+                    s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), MemoryMarshal.AsBytes(query), hd) * scale;
                 }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(scores);
-                ArrayPool<Half>.Shared.Return(probabilities);
+
+                // Probabilities, rounded to F16, weight the transposed values.
+                Softmax.Apply(s);
+                var p = probabilities[..length];
+                F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
+                var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
+                for (int d = 0; d < hd; d++)
+                {
+                    var values = cache.ValueRow(layer, kvHead * hd + d, length);
+                    outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(values), MemoryMarshal.AsBytes(p), length);
+                }
             }
         }
     }

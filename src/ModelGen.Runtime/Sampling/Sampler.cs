@@ -14,6 +14,9 @@ public sealed class Sampler
     private readonly Dictionary<int, int> _counts = [];
     private readonly LogitComparer _byLogit;
 
+    // Span.Sort with an IComparer wraps it in a new delegate on every call; this one is made once.
+    private readonly Comparison<int> _compareByLogit;
+
     public Sampler(SamplingOptions options, int vocabularySize)
     {
         _options = options;
@@ -22,6 +25,7 @@ public sealed class Sampler
         _ids = new int[vocabularySize];
         _probabilities = new float[vocabularySize];
         _byLogit = new LogitComparer(_logits);
+        _compareByLogit = _byLogit.Compare;
     }
 
     public SamplingOptions Options => _options;
@@ -143,7 +147,7 @@ public sealed class Sampler
     {
         if (k == ids.Length)
         {
-            ids.Sort(_byLogit);
+            ids.Sort(_compareByLogit);
             return;
         }
 
@@ -163,7 +167,7 @@ public sealed class Sampler
             }
         }
 
-        heap.Sort(_byLogit);
+        heap.Sort(_compareByLogit);
     }
 
     /// <summary>Restores the min-heap order (worst candidate at the root) below <paramref name="i"/>.</summary>

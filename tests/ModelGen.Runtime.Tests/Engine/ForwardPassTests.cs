@@ -57,3 +57,37 @@ public sealed class ForwardPassTests(ITestOutputHelper output, SynthesizedModels
         Assert.Contains("missing tensor 'blk.0.attn_norm.weight'", noWeights.Message);
     }
 }
+
+public sealed class DecodeAllocationTests
+{
+    [Fact]
+    public void Decoding_a_token_allocates_nothing()
+    {
+        using var model = GenericModel.Load(Path.Combine(SharedData.Models, "micro-Q4_K_M.gguf"), new ModelOptions { ContextLength = 128, Threads = 2 });
+        var sampler = new Runtime.Sampling.Sampler(new() { Seed = 1, Temperature = 0.8f }, model.VocabularySize);
+        var history = new int[128];
+        history[0] = 1;
+        int token = 1;
+
+        void Step(int position)
+        {
+            var logits = model.Forward(history.AsSpan(position, 1), position);
+            token = sampler.Sample(logits, history.AsSpan(0, position + 1));
+            history[position + 1] = token;
+        }
+
+        for (int p = 0; p < 8; p++)
+        {
+            Step(p);   // warm-up: JIT tiers, pooled scratch
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int p = 8; p < 40; p++)
+        {
+            Step(p);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"32 decode steps with sampling allocated {allocated} bytes");
+    }
+}

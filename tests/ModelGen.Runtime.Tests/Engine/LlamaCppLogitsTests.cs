@@ -1,6 +1,7 @@
 using ModelGen.Gguf;
 using ModelGen.LlamaCpp;
 using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Quantization;
 using ModelGen.TestSupport;
 using Xunit.Abstractions;
 
@@ -48,6 +49,11 @@ public sealed class LlamaCppLogitsTests(ITestOutputHelper output, SynthesizedMod
     [InlineData("llama", GgmlType.IQ4_NL, false)]
     [InlineData("llama", GgmlType.Q4_K, false)]
     [InlineData("llama", GgmlType.Q5_K, false)]
+    [InlineData("llama", GgmlType.Q6_K, false)]
+    [InlineData("llama", GgmlType.Q3_K, false)]
+    [InlineData("llama", GgmlType.Q2_K, false)]
+    [InlineData("llama", GgmlType.IQ4_XS, false)]
+    [InlineData("qwen3", GgmlType.Q6_K, false)]
     [InlineData("qwen2", GgmlType.Q4_K, false)]
     [InlineData("llama", GgmlType.Q4_0, true)]
     [InlineData("qwen2", GgmlType.Q8_0, false)]
@@ -56,6 +62,22 @@ public sealed class LlamaCppLogitsTests(ITestOutputHelper output, SynthesizedMod
     [InlineData("qwen3", GgmlType.F16, false)]
     public void Synthesized_models_match_llama_cpp(string arch, GgmlType type, bool tied) =>
         Compare(models.Get(arch, type, tied), $"{arch} {type}{(tied ? " tied" : "")}", type.Info().IsQuantized ? QuantizedTolerance : FloatTolerance);
+
+    [Theory]
+    [InlineData(QuantizationType.Q4_K_M)]
+    [InlineData(QuantizationType.Q3_K_M)]
+    public void Models_quantized_with_llama_quantize_rules_match_llama_cpp(QuantizationType type)
+    {
+        // The realistic mixes: Q4_K_M puts Q6_K on the output and some attn_v/ffn_down, Q4_K elsewhere.
+        var source = models.Get("llama", GgmlType.F32);
+        var path = Path.ChangeExtension(source, $".{type}.gguf");
+        if (!File.Exists(path))
+        {
+            ModelQuantizer.Quantize(source, path, type);
+        }
+
+        Compare(path, $"llama {type} (quantized by modelgen)", QuantizedTolerance);
+    }
 
     [Fact]
     public void A_wrong_model_is_far_outside_the_tolerance()
