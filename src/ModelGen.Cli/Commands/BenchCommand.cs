@@ -1,16 +1,19 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelGen.Gguf;
+using ModelGen.Cli.Publishing;
 using ModelGen.Kernels.Threading;
 using ModelGen.LlamaCpp;
 using ModelGen.Runtime.Benchmarking;
 using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Generation;
 
 namespace ModelGen.Cli.Commands;
 
 /// <summary>
-/// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generic,llama.cpp]</c>: a llama-bench-like
-/// table of each engine's prefill and decode rates, measured in one process, with the decode roofline of this machine.
+/// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generated,generic,llama.cpp]</c>: a
+/// llama-bench-like table of each engine's prefill and decode rates, measured in one process, with the decode roofline of
+/// this machine. <c>generated</c> is the model compiled into its class (built once per model header, then cached).
 /// </summary>
 internal static class BenchCommand
 {
@@ -21,7 +24,7 @@ internal static class BenchCommand
         var generate = new Option<int>("-n", "--n-gen") { Description = "Tokens per decode run", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("-t", "--threads") { Description = "Threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var repetitions = new Option<int>("-r", "--repetitions") { Description = "Repetitions of each test", DefaultValueFactory = _ => 5 };
-        var engines = new Option<string>("--engine") { Description = "Comma-separated engines: generic, llama.cpp", DefaultValueFactory = _ => "generic,llama.cpp" };
+        var engines = new Option<string>("--engine") { Description = "Comma-separated engines: generated, generic, llama.cpp", DefaultValueFactory = _ => "generic,llama.cpp" };
         var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file") { model, prompt, generate, threads, repetitions, engines };
         command.SetAction(result => CommandLine.Run(() =>
         {
@@ -68,35 +71,13 @@ internal static class BenchCommand
 
     private static IBenchmarkEngine Open(string name, string path, int threads, int context) => name switch
     {
-        "generic" => new GenericEngine(GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, BatchSize = 512 })),
+        "generated" => Engine(name, GeneratedModel.Load(path, threads, ModelProject.DefaultCacheRoot)),
+        "generic" => Engine(name, GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, BatchSize = 512 })),
         "llama.cpp" => new LlamaCppEngine(LlamaContext.Load(path, context, threads, batchSize: 512)),
-        _ => throw new ArgumentException($"unknown engine '{name}' (generic, llama.cpp)"),
+        _ => throw new ArgumentException($"unknown engine '{name}' (generated, generic, llama.cpp)"),
     };
 
-    private sealed class GenericEngine(GenericModel model) : IBenchmarkEngine
-    {
-        private readonly int[] _one = new int[1];
-
-        public string Name => "generic";
-
-        public int VocabularySize => model.VocabularySize;
-
-        public void Prefill(ReadOnlySpan<int> tokens)
-        {
-            for (int start = 0; start < tokens.Length; start += model.MaxBatch)
-            {
-                model.Forward(tokens.Slice(start, Math.Min(model.MaxBatch, tokens.Length - start)), start);
-            }
-        }
-
-        public void Decode(int token, int position)
-        {
-            _one[0] = token;
-            model.Forward(_one, position);
-        }
-
-        public void Dispose() => model.Dispose();
-    }
+    private static ForwardPassEngine Engine(string name, IForwardPass model) => new(name, model, (IDisposable)model);
 
     private sealed class LlamaCppEngine(LlamaContext context) : IBenchmarkEngine
     {
