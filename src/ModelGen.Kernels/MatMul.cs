@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ModelGen.Kernels.Threading;
 
 namespace ModelGen.Kernels;
@@ -66,6 +67,8 @@ public static unsafe partial class MatrixKernels
     private readonly struct ActivationRows<TActivation>(float* input, int columns, byte* output, int rowBytes) : IRangeBody
         where TActivation : IActivationFormat
     {
+        /// <inheritdoc cref="DotRows{TWeight, TActivation}" path="/remarks"/>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public void Execute(int start, int end)
         {
             for (int t = start; t < end; t++)
@@ -85,6 +88,8 @@ public static unsafe partial class MatrixKernels
         where TWeight : IWeightFormat<TActivation>
         where TActivation : IActivationFormat
     {
+        /// <inheritdoc cref="DotRows{TWeight, TActivation}" path="/remarks"/>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public void Execute(int start, int end)
         {
             int rowsPerTile = Math.Max(1, WeightBytesPerTile / weights.RowBytes);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ModelGen.Gguf;
 using ModelGen.Kernels.Threading;
 
@@ -118,11 +119,18 @@ public static unsafe partial class MatrixKernels
     }
 
     /// <summary>One output per weight row: the row dotted with one activation row.</summary>
+    /// <remarks>
+    /// The row loops of the kernels are kept out of line (<see cref="MethodImplOptions.NoInlining"/>). A format's dot
+    /// inlines a deep chain of vector helpers; with the loop inlined in turn into the pool's trampoline, the JIT ran
+    /// out of inlining budget and left helpers as calls that pass vectors through memory: 2-4 times slower, on worker
+    /// threads only. As compilation roots, the loops compile the same on every path.
+    /// </remarks>
     private readonly struct DotRows<TWeight, TActivation>(WeightMatrix weights, byte* activations, int activationBytes, float* output)
         : IRangeBody
         where TWeight : IWeightFormat<TActivation>
         where TActivation : IActivationFormat
     {
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public void Execute(int start, int end)
         {
             var x = new ReadOnlySpan<byte>(activations, activationBytes);

@@ -6,7 +6,7 @@ namespace ModelGen.Kernels.Threading;
 
 /// <summary>The work of a parallel loop: a struct whose <see cref="Execute"/> handles one contiguous range of items.</summary>
 /// <remarks>
-/// All threads share one copy of the struct, so <see cref="Execute"/> must not mutate it; results go through the
+/// Each range runs on its own copy of the struct, so changes to its fields are lost; results go through the
 /// pointers or arrays it holds, each range to its own part of them.
 /// </remarks>
 public interface IRangeBody
@@ -187,9 +187,17 @@ public sealed unsafe class KernelThreadPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs a range on a copy of the body in this thread's frame. Bodies reload their fields after every store
+    /// through a pointer they hold, and the shared original sits on the caller's stack beside locals the caller
+    /// writes while it waits: reading it in the loop would make every range share a cache line with that.
+    /// </summary>
     private static void ExecuteBody<TBody>(void* body, int start, int end)
-        where TBody : struct, IRangeBody =>
-        Unsafe.AsRef<TBody>(body).Execute(start, end);
+        where TBody : struct, IRangeBody
+    {
+        TBody local = Unsafe.AsRef<TBody>(body);
+        local.Execute(start, end);
+    }
 
     private static bool HasClaimableChunk(ulong work) => (ushort)work < (ushort)(work >> 16);
 
