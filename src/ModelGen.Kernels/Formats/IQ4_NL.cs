@@ -36,6 +36,28 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
         Q8PairedKernels<IQ4_NL>.Dot(path, weights, activations, count);
 
     /// <summary>
+    /// IQ4_NL as <c>ggml_quantize_chunk</c> writes it, and so llama-quantize: unlike the reference quantizer it searches
+    /// 15 more scales per block (<see cref="IQ4Grid.SearchScale"/>, llama.cpp's <c>ntry = 7</c>), then takes every
+    /// weight's grid point at the chosen scale.
+    /// </summary>
+    public static void QuantizeSearched(ReadOnlySpan<float> values, Span<byte> blocks)
+    {
+        var output = MemoryMarshal.Cast<byte, BlockIQ4_NL>(blocks)[..BlockRows.Count<IQ4_NL>(values.Length, blocks.Length, nameof(blocks))];
+        for (int b = 0; b < output.Length; b++)
+        {
+            var x = values.Slice(b * 32, 32);
+            float d = IQ4Grid.SearchScale(x, steps: 7);
+            float id = d != 0 ? 1 / d : 0;
+            ref var block = ref output[b];
+            block.D = FloatConversions.SingleToHalf(d);
+            for (int j = 0; j < 16; j++)
+            {
+                block.Qs[j] = (byte)(IQ4Grid.NearestPoint(id * x[j]) | (IQ4Grid.NearestPoint(id * x[j + 16]) << 4));
+            }
+        }
+    }
+
+    /// <summary>
     /// <c>quantize_row_iq4_nl_ref</c> (<c>quantize_row_iq4_nl_impl</c> with no importance weights and no scale
     /// search): nearest grid points for <c>d = max / -127</c>, then the least-squares scale for them, weighting
     /// each element by its square.
@@ -70,7 +92,7 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
                 float sumqx = 0, sumq2 = 0;
                 for (int j = 0; j < 32; j++)
                 {
-                    grid[j] = NearestGridPoint(id * x[j]);
+                    grid[j] = (byte)IQ4Grid.NearestPoint(id * x[j]);
                     float q = Values[grid[j]];
                     float w = x[j] * x[j];
                     sumqx += w * q * x[j];
@@ -87,37 +109,6 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
                 block.Qs[j] = (byte)(grid[j] | (grid[j + 16] << 4));
             }
         }
-    }
-
-    /// <summary>ggml's <c>best_index_int8</c>: binary search, ties to the upper point.</summary>
-    private static byte NearestGridPoint(float x)
-    {
-        var values = Values;
-        if (x <= values[0])
-        {
-            return 0;
-        }
-
-        if (x >= values[^1])
-        {
-            return (byte)(values.Length - 1);
-        }
-
-        int lower = 0, upper = values.Length - 1;
-        while (upper - lower > 1)
-        {
-            int middle = (lower + upper) / 2;
-            if (x < values[middle])
-            {
-                upper = middle;
-            }
-            else
-            {
-                lower = middle;
-            }
-        }
-
-        return (byte)(x - values[upper - 1] < values[upper] - x ? upper - 1 : upper);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -75,7 +75,7 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
             float maxAbsScale = 0;
             for (int j = 0; j < 8; j++)
             {
-                scales[j] = SubBlockScale(x.Slice(32 * j, 32));
+                scales[j] = IQ4Grid.SearchScale(x.Slice(32 * j, 32), steps: 7);
                 if (MathF.Abs(scales[j]) > maxAbsScale)
                 {
                     maxAbsScale = MathF.Abs(scales[j]);
@@ -94,8 +94,8 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
                 float idl = dl != 0 ? 1 / dl : 0f;
                 for (int k = 0; k < 16; k++)
                 {
-                    int low = NearestGridPoint(idl * x[32 * j + k]);
-                    int high = NearestGridPoint(idl * x[32 * j + 16 + k]);
+                    int low = IQ4Grid.NearestPoint(idl * x[32 * j + k]);
+                    int high = IQ4Grid.NearestPoint(idl * x[32 * j + 16 + k]);
                     block.Qs[16 * j + k] = (byte)(low | (high << 4));
                 }
 
@@ -127,84 +127,6 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
             SimdPath.Vector128 => Dot128(ref x, ref y, blocks),
             _ => DotScalar(ref x, ref y, blocks),
         };
-    }
-
-    /// <summary>
-    /// The scale search of <c>quantize_row_iq4_nl_impl</c> for one 32-weight sub-block, weights x^2: the
-    /// least-squares scale for the nearest grid points at <c>max / -127</c>, then at 15 scales
-    /// <c>(step - 127) / max</c> around it, keeping the best fit.
-    /// </summary>
-    private static float SubBlockScale(ReadOnlySpan<float> x)
-    {
-        float max = ScalarQuantization.SignedMaximum(x);
-        if (MathF.Abs(max) < KQuants.GroupMaxEps)
-        {
-            return 0;
-        }
-
-        var grid = IQ4_NL.Values;
-        var (sumqx, sumq2) = Fit(x, 1 / (-max / grid[0]));
-        float d = sumq2 > 0 ? sumqx / sumq2 : 0f;
-        float best = d * sumqx;
-        for (int step = -7; step <= 7; step++)
-        {
-            (sumqx, sumq2) = Fit(x, (step + grid[0]) / max);
-            if (sumq2 > 0 && sumqx * sumqx > best * sumq2)
-            {
-                d = sumqx / sumq2;
-                best = d * sumqx;
-            }
-        }
-
-        return d;
-    }
-
-    /// <summary>The x^2-weighted sums of q*x and q*q for the nearest grid points q of <paramref name="id"/> * x.</summary>
-    private static (float SumQX, float SumQ2) Fit(ReadOnlySpan<float> x, float id)
-    {
-        float sumqx = 0;
-        float sumq2 = 0;
-        foreach (float value in x)
-        {
-            float q = IQ4_NL.Values[NearestGridPoint(id * value)];
-            float w = value * value;
-            sumqx += w * q * value;
-            sumq2 += w * q * q;
-        }
-
-        return (sumqx, sumq2);
-    }
-
-    /// <summary>ggml's <c>best_index_int8</c> on the grid: binary search, ties to the upper point.</summary>
-    private static int NearestGridPoint(float x)
-    {
-        var grid = IQ4_NL.Values;
-        if (x <= grid[0])
-        {
-            return 0;
-        }
-
-        if (x >= grid[^1])
-        {
-            return grid.Length - 1;
-        }
-
-        int lower = 0;
-        int upper = grid.Length - 1;
-        while (upper - lower > 1)
-        {
-            int middle = (lower + upper) / 2;
-            if (x < grid[middle])
-            {
-                upper = middle;
-            }
-            else
-            {
-                lower = middle;
-            }
-        }
-
-        return x - grid[upper - 1] < grid[upper] - x ? upper - 1 : upper;
     }
 
     /// <summary>Quant <paramref name="index"/> (0 to 255), a grid index.</summary>

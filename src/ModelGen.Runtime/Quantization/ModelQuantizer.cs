@@ -158,7 +158,7 @@ public static class ModelQuantizer
         GgmlType.Q4_K => Q4_K.QuantizeReference,
         GgmlType.Q5_K => Q5_K.QuantizeReference,
         GgmlType.Q6_K => Q6_K.QuantizeReference,
-        GgmlType.IQ4_NL => SearchedIQ4_NL.Quantize,
+        GgmlType.IQ4_NL => IQ4_NL.QuantizeSearched,
         GgmlType.IQ4_XS => IQ4_XS.QuantizeReference,
         _ => throw new NotSupportedException($"cannot quantize to {type.Info().Name}"),
     };
