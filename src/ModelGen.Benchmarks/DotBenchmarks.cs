@@ -15,7 +15,7 @@ namespace ModelGen.Benchmarks;
 [Config(typeof(Config))]
 public unsafe class DotBenchmarks
 {
-    /// <summary>Elements per row: the feed-forward width of a 7B model, whole blocks of every format.</summary>
+    /// <summary>Elements per row: whole blocks of every format, long enough that a call's fixed cost vanishes.</summary>
     public const int Elements = 16384;
 
     private byte* _weights;

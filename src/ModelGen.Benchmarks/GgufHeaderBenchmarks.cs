@@ -7,6 +7,7 @@ namespace ModelGen.Benchmarks;
 /// Parsing the header of the Qwen2 vocabulary file (151,936 tokens and 151,387 merges): in full, and header-only,
 /// which walks over long arrays instead of materialising them.
 /// </summary>
+[MemoryDiagnoser]
 public class GgufHeaderBenchmarks
 {
     private string _path = "";
