@@ -65,31 +65,28 @@ public readonly struct Q5_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
     static int IQ8PairedFormat.Quant(ref byte block, int index)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        return ((q.Qs[index & 15] >> (index >> 4 << 2)) & 0xF) | (int)((q.Qh >> index) & 1) << 4;
+        return PackedQuants.FiveBitQuant(ref q.Qs[0], q.Qh, index);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> IQ8PairedFormat.Unpack(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        return (PackedQuants.Nibbles(ref q.Qs[0]) | (PackedQuants.SpreadBits(q.Qh) & Vector256.Create((byte)0x10))).AsSByte();
+        return PackedQuants.FiveBits(ref q.Qs[0], q.Qh).AsSByte();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector128<sbyte> First, Vector128<sbyte> Second) IQ8PairedFormat.UnpackHalves(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        var (first, second) = PackedQuants.NibbleHalves(ref q.Qs[0]);
-        var (firstBits, secondBits) = PackedQuants.SpreadBitHalves(q.Qh);
-        var fifth = Vector128.Create((byte)0x10);
-        return ((first | (firstBits & fifth)).AsSByte(), (second | (secondBits & fifth)).AsSByte());
+        var (first, second) = PackedQuants.FiveBitHalves(ref q.Qs[0], q.Qh);
+        return (first.AsSByte(), second.AsSByte());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<sbyte> IQ8PairedFormat.UnpackPair(ref byte block)
     {
         ref var q = ref Unsafe.As<byte, BlockQ5_0>(ref block);
-        var fifthBits = PackedQuants.SpreadBitPairs(q.Qh | (ulong)Unsafe.Add(ref q, 1).Qh << 32) & Vector512.Create((byte)0x10);
-        return (PackedQuants.NibblePairs(ref q.Qs[0], BlockBytes) | fifthBits).AsSByte();
+        return PackedQuants.FiveBitPairs(ref q.Qs[0], BlockBytes, q.Qh | (ulong)Unsafe.Add(ref q, 1).Qh << 32).AsSByte();
     }
 }

@@ -112,4 +112,29 @@ internal static class PackedQuants
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> Shuffle(Vector128<byte> bytes, Vector128<byte> indices) =>
         Ssse3.IsSupported ? Ssse3.Shuffle(bytes, indices) : Vector128.Shuffle(bytes, indices);
+
+    /// <summary>One 5-bit quant of Q5_0/Q5_1: its nibble from <paramref name="packed"/>, its fifth bit from <paramref name="high"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int FiveBitQuant(ref byte packed, uint high, int index) =>
+        ((Unsafe.Add(ref packed, index & 15) >> (index >> 4 << 2)) & 0xF) | (int)((high >> index) & 1) << 4;
+
+    /// <summary>The 32 5-bit quants of a Q5_0/Q5_1 block: nibbles with the fifth bits of <paramref name="high"/> on top.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> FiveBits(ref byte packed, uint high) =>
+        Nibbles(ref packed) | (SpreadBits(high) & Vector256.Create((byte)0x10));
+
+    /// <summary><see cref="FiveBits"/> as two 16-quant halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<byte> First, Vector128<byte> Second) FiveBitHalves(ref byte packed, uint high)
+    {
+        var (first, second) = NibbleHalves(ref packed);
+        var (firstBits, secondBits) = SpreadBitHalves(high);
+        var fifth = Vector128.Create((byte)0x10);
+        return (first | (firstBits & fifth), second | (secondBits & fifth));
+    }
+
+    /// <summary><see cref="FiveBits"/> of two consecutive blocks <paramref name="stride"/> bytes apart; <paramref name="highs"/> holds both blocks' bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> FiveBitPairs(ref byte packed, int stride, ulong highs) =>
+        NibblePairs(ref packed, stride) | (SpreadBitPairs(highs) & Vector512.Create((byte)0x10));
 }
