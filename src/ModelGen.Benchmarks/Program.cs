@@ -1,3 +1,11 @@
 using BenchmarkDotNet.Running;
+using ModelGen.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args is ["sweep", ..])
+{
+    MatrixSweep.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
+}
+else
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
