@@ -44,4 +44,18 @@ public interface IWeightFormat<TActivation> : IBlockFormat
     /// against one activation row, both in whole blocks. Agrees with ggml to float rounding.
     /// </summary>
     static abstract float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count);
+
+    /// <summary>
+    /// A tile of dot products, if this format has a kernel for it on <paramref name="path"/>: see
+    /// <see cref="WeightTiles.Dot{TWeight, TActivation}"/>, which callers use and which checks the arguments first.
+    /// Every result must equal <see cref="Dot"/> of its pair bit for bit.
+    /// </summary>
+    /// <remarks>
+    /// A tiled kernel shares what the pairs of a tile have in common (loaded and unpacked weight blocks, converted
+    /// scales, activation loads) instead of redoing it per pair. The default, false, has the caller take
+    /// <see cref="Dot"/> pair by pair; a default cannot do that itself, as an interface without a self type cannot
+    /// call its implementer's static members.
+    /// </remarks>
+    /// <returns>Whether the tile was computed.</returns>
+    static virtual bool TryDotTile(SimdPath path, in WeightTile tile) => false;
 }

@@ -35,6 +35,8 @@ public readonly struct IQ4_NL : IWeightFormat<Q8_0>, IQ8PairedFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         Q8PairedKernels<IQ4_NL>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => Q8PairedKernels<IQ4_NL>.TryDotTile(path, tile);
+
     /// <summary>
     /// IQ4_NL as <c>ggml_quantize_chunk</c> writes it, and so llama-quantize: unlike the reference quantizer it searches
     /// 15 more scales per block (<see cref="IQ4Grid.SearchScale"/>, llama.cpp's <c>ntry = 7</c>), then takes every

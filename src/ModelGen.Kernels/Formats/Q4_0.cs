@@ -34,6 +34,8 @@ public readonly struct Q4_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         Q8PairedKernels<Q4_0>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => Q8PairedKernels<Q4_0>.TryDotTile(path, tile);
+
     /// <summary><c>quantize_row_q4_0_ref</c>: the scale maps the value of largest magnitude to -8.</summary>
     public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
     {

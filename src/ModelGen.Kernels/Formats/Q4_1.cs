@@ -34,6 +34,8 @@ public readonly struct Q4_1 : IWeightFormat<Q8_1>, IQ8PairedFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         Q8PairedKernels<Q4_1>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => Q8PairedKernels<Q4_1>.TryDotTile(path, tile);
+
     /// <summary><c>quantize_row_q4_1_ref</c>: 16 steps from the block's minimum to its maximum.</summary>
     public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
     {

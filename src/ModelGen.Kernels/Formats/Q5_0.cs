@@ -37,6 +37,8 @@ public readonly struct Q5_0 : IWeightFormat<Q8_0>, IQ8PairedFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         Q8PairedKernels<Q5_0>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => Q8PairedKernels<Q5_0>.TryDotTile(path, tile);
+
     /// <summary><c>quantize_row_q5_0_ref</c>: the scale maps the value of largest magnitude to -16.</summary>
     public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
     {

@@ -31,6 +31,8 @@ public readonly struct Q8_0 : IWeightFormat<Q8_0>, IActivationFormat, IQ8PairedF
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         Q8PairedKernels<Q8_0>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => Q8PairedKernels<Q8_0>.TryDotTile(path, tile);
+
     /// <summary><c>quantize_row_q8_0_ref</c>.</summary>
     public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
     {

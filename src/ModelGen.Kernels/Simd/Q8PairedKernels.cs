@@ -122,6 +122,271 @@ internal static class Q8PairedKernels<TFormat>
         };
     }
 
+    /// <summary>
+    /// <see cref="IWeightFormat{TActivation}.TryDotTile"/> on the 512-bit path, in register tiles of up to four weight
+    /// rows by two activation rows; other paths decline.
+    /// </summary>
+    /// <remarks>
+    /// A register tile converts each group's scales once per row and once per activation row instead of once per
+    /// pair, unpacks each weight block pair once for both activation rows and loads each activation pair once for four
+    /// weight rows. Each pair keeps its own accumulator, updated in <see cref="Dot512"/>'s order with the same
+    /// float operations, so results are <see cref="Dot"/>'s bit for bit: lane by lane, the product of the two
+    /// converted scales is the same <c>d_w * d_a</c> whichever vector it is computed in. Four by two keep the eight
+    /// accumulators, a step's operands and the group's scales within the 32 vector registers.
+    /// </remarks>
+    public static bool TryDotTile(SimdPath path, in WeightTile tile)
+    {
+        if (path != SimdPath.Vector512)
+        {
+            return false;
+        }
+
+        if (tile.Count < 0 || tile.Count % BlockSize != 0)
+        {
+            throw new ArgumentException($"{tile.Count} elements is not a whole number of {TFormat.Type} blocks of {BlockSize}", nameof(tile));
+        }
+
+        int blocks = tile.Count / BlockSize;
+        tile.Check(blocks * TFormat.BlockBytes, blocks * ActivationBytes);
+        ref byte w = ref MemoryMarshal.GetReference(tile.Weights);
+        ref float y = ref MemoryMarshal.GetReference(tile.Output);
+        int r = 0;
+        for (; r + 4 <= tile.Rows; r += 4)
+        {
+            RowTiles512<Four>(ref Unsafe.Add(ref w, r * (nint)tile.WeightStride), tile, blocks, ref Unsafe.Add(ref y, r));
+        }
+
+        ref byte rest = ref Unsafe.Add(ref w, r * (nint)tile.WeightStride);
+        switch (tile.Rows - r)
+        {
+            case 3:
+                RowTiles512<Three>(ref rest, tile, blocks, ref Unsafe.Add(ref y, r));
+                break;
+            case 2:
+                RowTiles512<Two>(ref rest, tile, blocks, ref Unsafe.Add(ref y, r));
+                break;
+            case 1:
+                RowTiles512<One>(ref rest, tile, blocks, ref Unsafe.Add(ref y, r));
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>The weight rows at <paramref name="w"/> against every activation row of <paramref name="tile"/>, two at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTiles512<TRows>(ref byte w, in WeightTile tile, int blocks, ref float y)
+        where TRows : struct, ITileExtent
+    {
+        ref byte a = ref MemoryMarshal.GetReference(tile.Activations);
+        nint weightStride = tile.WeightStride, activationStride = tile.ActivationStride, outputStride = tile.OutputStride;
+        int t = 0;
+        for (; t + 2 <= tile.ActivationRows; t += 2)
+        {
+            Tile512<TRows, Two>(ref w, weightStride, ref Unsafe.Add(ref a, t * activationStride), activationStride, blocks, ref Unsafe.Add(ref y, t * outputStride), outputStride);
+        }
+
+        if (t < tile.ActivationRows)
+        {
+            Tile512<TRows, One>(ref w, weightStride, ref Unsafe.Add(ref a, t * activationStride), activationStride, blocks, ref Unsafe.Add(ref y, t * outputStride), outputStride);
+        }
+    }
+
+    /// <summary>
+    /// <typeparamref name="TRows"/> weight rows (up to four) by <typeparamref name="TColumns"/> activation rows (up to
+    /// two): <see cref="Dot512"/> of each pair, into <c>y[t * outputStride + r]</c>.
+    /// </summary>
+    /// <remarks>Rows a shape lacks alias row 0 and are never read: their code folds away.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tile512<TRows, TColumns>(ref byte w, nint weightStride, ref byte a, nint activationStride, int blocks, ref float y, nint outputStride)
+        where TRows : struct, ITileExtent
+        where TColumns : struct, ITileExtent
+    {
+        int rows = TRows.Value, columns = TColumns.Value;
+        ref byte w0 = ref w;
+        ref byte w1 = ref rows > 1 ? ref Unsafe.Add(ref w, weightStride) : ref w;
+        ref byte w2 = ref rows > 2 ? ref Unsafe.Add(ref w, 2 * weightStride) : ref w;
+        ref byte w3 = ref rows > 3 ? ref Unsafe.Add(ref w, 3 * weightStride) : ref w;
+        ref byte a0 = ref a;
+        ref byte a1 = ref columns > 1 ? ref Unsafe.Add(ref a, activationStride) : ref a;
+
+        var weightFields = FieldGather512.Create(TFormat.BlockBytes, 0);
+        var activationFields = FieldGather512.Create(ActivationBytes, 0);
+        Vector512<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+        int groups = blocks / Group;
+        nint wo = 0, ao = 0;
+        for (int g = 0; g < groups; g++, wo += Group * TFormat.BlockBytes, ao += Group * ActivationBytes)
+        {
+            // Rows 0 and 2 in the lower eight lanes, 1 and 3 in the upper; so are activation rows 0 and 1.
+            var weightScales01 = Halves512(
+                FieldGather512.Gather(ref Unsafe.Add(ref w0, wo), TFormat.BlockBytes, weightFields),
+                rows > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref w1, wo), TFormat.BlockBytes, weightFields) : default);
+            var weightScales23 = rows > 2
+                ? Halves512(
+                    FieldGather512.Gather(ref Unsafe.Add(ref w2, wo), TFormat.BlockBytes, weightFields),
+                    rows > 3 ? FieldGather512.Gather(ref Unsafe.Add(ref w3, wo), TFormat.BlockBytes, weightFields) : default)
+                : default;
+            var activationScales = Halves512(
+                FieldGather512.Gather(ref Unsafe.Add(ref a0, ao), ActivationBytes, activationFields),
+                columns > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref a1, ao), ActivationBytes, activationFields) : default);
+
+            var lower = PairLanes(0);
+            for (int pair = 0; pair < Group / 2; pair++, lower += Vector512.Create(2))
+            {
+                var upper = lower + Vector512.Create(Group);
+                nint wp = wo + 2 * pair * TFormat.BlockBytes, ap = ao + 2 * pair * ActivationBytes;
+                var x0 = ActivationPair(ref Unsafe.Add(ref a0, ap));
+                var x1 = columns > 1 ? ActivationPair(ref Unsafe.Add(ref a1, ap)) : default;
+                var scales0 = Permute(activationScales, lower);
+                var scales1 = columns > 1 ? Permute(activationScales, upper) : default;
+                (s00, s01) = RowStep512<TColumns>(ref Unsafe.Add(ref w0, wp), Permute(weightScales01, lower), x0, scales0, x1, scales1, s00, s01);
+                if (rows > 1)
+                {
+                    (s10, s11) = RowStep512<TColumns>(ref Unsafe.Add(ref w1, wp), Permute(weightScales01, upper), x0, scales0, x1, scales1, s10, s11);
+                }
+
+                if (rows > 2)
+                {
+                    (s20, s21) = RowStep512<TColumns>(ref Unsafe.Add(ref w2, wp), Permute(weightScales23, lower), x0, scales0, x1, scales1, s20, s21);
+                }
+
+                if (rows > 3)
+                {
+                    (s30, s31) = RowStep512<TColumns>(ref Unsafe.Add(ref w3, wp), Permute(weightScales23, upper), x0, scales0, x1, scales1, s30, s31);
+                }
+            }
+        }
+
+        int tail = blocks - groups * Group;
+        var minimums = HasMinimum ? MinimumSums512<TRows, TColumns>(ref w, weightStride, ref a, activationStride, groups) : default;
+        y = Total512(s00, minimums[0], ref Unsafe.Add(ref w0, wo), ref Unsafe.Add(ref a0, ao), tail);
+        if (columns > 1)
+        {
+            Unsafe.Add(ref y, outputStride) = Total512(s01, minimums[1], ref Unsafe.Add(ref w0, wo), ref Unsafe.Add(ref a1, ao), tail);
+        }
+
+        if (rows > 1)
+        {
+            Unsafe.Add(ref y, 1) = Total512(s10, minimums[2], ref Unsafe.Add(ref w1, wo), ref Unsafe.Add(ref a0, ao), tail);
+            if (columns > 1)
+            {
+                Unsafe.Add(ref y, outputStride + 1) = Total512(s11, minimums[3], ref Unsafe.Add(ref w1, wo), ref Unsafe.Add(ref a1, ao), tail);
+            }
+        }
+
+        if (rows > 2)
+        {
+            Unsafe.Add(ref y, 2) = Total512(s20, minimums[4], ref Unsafe.Add(ref w2, wo), ref Unsafe.Add(ref a0, ao), tail);
+            if (columns > 1)
+            {
+                Unsafe.Add(ref y, outputStride + 2) = Total512(s21, minimums[5], ref Unsafe.Add(ref w2, wo), ref Unsafe.Add(ref a1, ao), tail);
+            }
+        }
+
+        if (rows > 3)
+        {
+            Unsafe.Add(ref y, 3) = Total512(s30, minimums[6], ref Unsafe.Add(ref w3, wo), ref Unsafe.Add(ref a0, ao), tail);
+            if (columns > 1)
+            {
+                Unsafe.Add(ref y, outputStride + 3) = Total512(s31, minimums[7], ref Unsafe.Add(ref w3, wo), ref Unsafe.Add(ref a1, ao), tail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One step of a weight row in a tile: its pair of blocks at <paramref name="block"/>, unpacked once, against
+    /// activation pair 0 and, if there is one, 1, each scaled by the row's scales times the activation row's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Sums0, Vector512<float> Sums1) RowStep512<TColumns>(
+        ref byte block,
+        Vector512<float> rowScales,
+        Vector512<sbyte> activations0,
+        Vector512<float> scales0,
+        Vector512<sbyte> activations1,
+        Vector512<float> scales1,
+        Vector512<float> sums0,
+        Vector512<float> sums1)
+        where TColumns : struct, ITileExtent
+    {
+        var weights = TFormat.UnpackPair(ref block);
+        sums0 = Accumulate512(weights, activations0, rowScales * scales0, sums0);
+        if (TColumns.Value > 1)
+        {
+            sums1 = Accumulate512(weights, activations1, rowScales * scales1, sums1);
+        }
+
+        return (sums0, sums1);
+    }
+
+    /// <summary>
+    /// The <c>m * s</c> terms of a tile's pairs over its whole <paramref name="groups"/>, summed as <see cref="Dot512"/>
+    /// sums them: lane <c>2 * r + t</c> for weight row r and activation row t.
+    /// </summary>
+    /// <remarks>A pass of its own, since eight more accumulators would not fit in registers beside the products'.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256<float> MinimumSums512<TRows, TColumns>(ref byte w, nint weightStride, ref byte a, nint activationStride, int groups)
+        where TRows : struct, ITileExtent
+        where TColumns : struct, ITileExtent
+    {
+        int rows = TRows.Value, columns = TColumns.Value;
+        ref byte w1 = ref rows > 1 ? ref Unsafe.Add(ref w, weightStride) : ref w;
+        ref byte w2 = ref rows > 2 ? ref Unsafe.Add(ref w, 2 * weightStride) : ref w;
+        ref byte w3 = ref rows > 3 ? ref Unsafe.Add(ref w, 3 * weightStride) : ref w;
+        ref byte a1 = ref columns > 1 ? ref Unsafe.Add(ref a, activationStride) : ref a;
+
+        var weightFields = FieldGather512.Create(TFormat.BlockBytes, 2);
+        var activationFields = FieldGather512.Create(ActivationBytes, 2);
+        Vector256<float> m00 = default, m01 = default, m10 = default, m11 = default, m20 = default, m21 = default, m30 = default, m31 = default;
+        nint wo = 0, ao = 0;
+        for (int g = 0; g < groups; g++, wo += Group * TFormat.BlockBytes, ao += Group * ActivationBytes)
+        {
+            var weights01 = Halves512(
+                FieldGather512.Gather(ref Unsafe.Add(ref w, wo), TFormat.BlockBytes, weightFields),
+                rows > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref w1, wo), TFormat.BlockBytes, weightFields) : default);
+            var weights23 = rows > 2
+                ? Halves512(
+                    FieldGather512.Gather(ref Unsafe.Add(ref w2, wo), TFormat.BlockBytes, weightFields),
+                    rows > 3 ? FieldGather512.Gather(ref Unsafe.Add(ref w3, wo), TFormat.BlockBytes, weightFields) : default)
+                : default;
+            var activations = Halves512(
+                FieldGather512.Gather(ref Unsafe.Add(ref a, ao), ActivationBytes, activationFields),
+                columns > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref a1, ao), ActivationBytes, activationFields) : default);
+            var (s0, s1) = (activations.GetLower(), activations.GetUpper());
+            (m00, m01) = RowMinimums<TColumns>(weights01.GetLower(), s0, s1, m00, m01);
+            if (rows > 1)
+            {
+                (m10, m11) = RowMinimums<TColumns>(weights01.GetUpper(), s0, s1, m10, m11);
+            }
+
+            if (rows > 2)
+            {
+                (m20, m21) = RowMinimums<TColumns>(weights23.GetLower(), s0, s1, m20, m21);
+            }
+
+            if (rows > 3)
+            {
+                (m30, m31) = RowMinimums<TColumns>(weights23.GetUpper(), s0, s1, m30, m31);
+            }
+        }
+
+        return Vector256.Create(
+            Vector256.Sum(m00), Vector256.Sum(m01), Vector256.Sum(m10), Vector256.Sum(m11),
+            Vector256.Sum(m20), Vector256.Sum(m21), Vector256.Sum(m30), Vector256.Sum(m31));
+    }
+
+    /// <summary>A group's <c>m * s</c> terms of one weight row, added to its sums with activation rows 0 and, if there is one, 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Sums0, Vector256<float> Sums1) RowMinimums<TColumns>(
+        Vector256<float> minimums, Vector256<float> sums0, Vector256<float> sums1, Vector256<float> total0, Vector256<float> total1)
+        where TColumns : struct, ITileExtent =>
+        (total0 + minimums * sums0, TColumns.Value > 1 ? total1 + minimums * sums1 : total1);
+
+    /// <summary>Lanes of <paramref name="values"/> picked by <paramref name="indices"/>: one <c>vpermps</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Permute(Vector512<float> values, Vector512<int> indices) =>
+        Avx512F.IsSupported ? Avx512F.PermuteVar16x32(values, indices) : Vector512.Shuffle(values, indices);
+
     // Kept out of line: inlined into a caller, these block loops exhaust the JIT's inlining budget and
     // their vector helpers stay calls (2-7x slower, measured); compiled as their own roots they are fully inlined.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -213,17 +478,23 @@ internal static class Q8PairedKernels<TFormat>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Dot512(ref byte w, ref byte a, int blocks)
     {
-        var scaleFields = FieldGather512.Create(0);
-        var minimumFields = FieldGather512.Create(2);
+        var weightScales = FieldGather512.Create(TFormat.BlockBytes, 0);
+        var activationScales = FieldGather512.Create(ActivationBytes, 0);
+        var weightMinimums = FieldGather512.Create(TFormat.BlockBytes, 2);
+        var activationSums = FieldGather512.Create(ActivationBytes, 2);
         var sums = Vector512<float>.Zero;
         var minimums = Vector256<float>.Zero;
         int b = 0;
         for (; b + Group <= blocks; b += Group)
         {
-            var scales = HalfProducts512(FieldGather512.Gather(ref w, ref a, scaleFields)).ToVector512Unsafe();
+            var scales = HalfProducts512(
+                FieldGather512.Gather(ref w, TFormat.BlockBytes, weightScales),
+                FieldGather512.Gather(ref a, ActivationBytes, activationScales)).ToVector512Unsafe();
             if (HasMinimum)
             {
-                minimums += HalfProducts512(FieldGather512.Gather(ref w, ref a, minimumFields));
+                minimums += HalfProducts512(
+                    FieldGather512.Gather(ref w, TFormat.BlockBytes, weightMinimums),
+                    FieldGather512.Gather(ref a, ActivationBytes, activationSums));
             }
 
             // Unrolled, so that each pair's scale lanes are a constant shuffle.
@@ -235,8 +506,17 @@ internal static class Q8PairedKernels<TFormat>
             a = ref Unsafe.Add(ref a, Group * ActivationBytes);
         }
 
-        return Vector512.Sum(sums) + Vector256.Sum(minimums) + (b < blocks ? Dot256(ref w, ref a, blocks - b) : 0);
+        return Total512(sums, Vector256.Sum(minimums), ref w, ref a, blocks - b);
     }
+
+    /// <summary>
+    /// A 512-bit dot's result: its float lanes summed, plus the sum of its <c>m * s</c> terms, plus the 256-bit dot of
+    /// the <paramref name="tail"/> blocks after the last whole group at <paramref name="w"/> and <paramref name="a"/>.
+    /// </summary>
+    /// <remarks>The one place that orders these additions, for <see cref="Dot512"/> and the tiles alike.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Total512(Vector512<float> sums, float minimums, ref byte w, ref byte a, int tail) =>
+        Vector512.Sum(sums) + minimums + (tail > 0 ? Dot256(ref w, ref a, tail) : 0);
 
     /// <summary>Block <paramref name="index"/> of a group: its products, in four float lanes, scaled by lane <paramref name="lane"/> of <paramref name="scales"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -263,13 +543,34 @@ internal static class Q8PairedKernels<TFormat>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Step512(ref byte w, ref byte a, int pair, Vector512<float> scales, Vector512<float> sums)
     {
-        int first = 2 * pair, second = 2 * pair + 1;
-        var pairScales = Vector512.Shuffle(scales, Vector512.Create(
-            first, first, first, first, first, first, first, first, second, second, second, second, second, second, second, second));
-        ref byte quants = ref Unsafe.Add(ref a, first * ActivationBytes + QuantsOffset);
-        var activations = Vector256.LoadUnsafe(ref quants).ToVector512Unsafe().WithUpper(Vector256.LoadUnsafe(ref quants, (nuint)ActivationBytes)).AsSByte();
+        int first = 2 * pair;
+        var activations = ActivationPair(ref Unsafe.Add(ref a, first * ActivationBytes));
         var weights = TFormat.UnpackPair(ref Unsafe.Add(ref w, first * TFormat.BlockBytes));
-        return Vector512.MultiplyAddEstimate(Vector512.ConvertToSingle(MultiplyAdd(weights, activations)), pairScales, sums);
+        return Accumulate512(weights, activations, Vector512.Shuffle(scales, PairLanes(pair)), sums);
+    }
+
+    /// <summary>The integer products of a pair of blocks' quants, in float, times <paramref name="scales"/>, added to <paramref name="sums"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Accumulate512(Vector512<sbyte> weights, Vector512<sbyte> activations, Vector512<float> scales, Vector512<float> sums) =>
+        Vector512.MultiplyAddEstimate(Vector512.ConvertToSingle(MultiplyAdd(weights, activations)), scales, sums);
+
+    /// <summary>The quants of the activation block at <paramref name="block"/> and of the one after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> ActivationPair(ref byte block)
+    {
+        ref byte quants = ref Unsafe.Add(ref block, QuantsOffset);
+        return Vector256.LoadUnsafe(ref quants).ToVector512Unsafe().WithUpper(Vector256.LoadUnsafe(ref quants, (nuint)ActivationBytes)).AsSByte();
+    }
+
+    /// <summary>
+    /// Indices that spread lane <c>2 * pair</c> of a group's eight scales over the first block's eight float lanes
+    /// and lane <c>2 * pair + 1</c> over the second's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> PairLanes(int pair)
+    {
+        int first = 2 * pair, second = 2 * pair + 1;
+        return Vector512.Create(first, first, first, first, first, first, first, first, second, second, second, second, second, second, second, second);
     }
 
     /// <summary>Blocks after the last whole group, each converting its own scales.</summary>
@@ -306,16 +607,18 @@ internal static class Q8PairedKernels<TFormat>
         return sum;
     }
 
-    /// <summary>
-    /// Products of a group's weight and activation FP16 fields, gathered as <c>[w0..w7, a0..a7]</c>:
-    /// <c>d_w * d_a</c>, or <c>m * s</c>.
-    /// </summary>
+    /// <summary>Products of a group's weight and activation FP16 fields: <c>d_w * d_a</c>, or <c>m * s</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfProducts512(Vector256<ushort> halves)
+    private static Vector256<float> HalfProducts512(Vector128<ushort> weights, Vector128<ushort> activations)
     {
-        var values = FloatConversions.HalfToSingle(Vector512.WidenLower(halves.ToVector512Unsafe()));
+        var values = Halves512(weights, activations);
         return values.GetLower() * values.GetUpper();
     }
+
+    /// <summary>Two groups' gathered FP16 fields as floats, <paramref name="first"/>'s in the lower eight lanes: one conversion for sixteen.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Halves512(Vector128<ushort> first, Vector128<ushort> second) =>
+        FloatConversions.HalfToSingle(Vector512.WidenLower(Vector256.Create(first, second).ToVector512Unsafe()));
 
     /// <summary>
     /// Products of the FP16 at <paramref name="offset"/> in a group's weight blocks and in its activation blocks:
@@ -336,43 +639,35 @@ internal static class Q8PairedKernels<TFormat>
     }
 
     /// <summary>
-    /// Gathers the 16-bit fields at one offset of a group's eight weight blocks and eight activation blocks into
-    /// <c>[w0..w7, a0..a7]</c>. With AVX-512 VBMI, four two-register byte permutes (<c>vpermi2b</c>), each over a
-    /// 128-byte window inside the group, replace sixteen inserts.
+    /// Gathers the 16-bit fields at one offset of a group's eight blocks, weight or activation. With AVX-512 VBMI, two
+    /// two-register byte permutes (<c>vpermi2b</c>), each over a 128-byte window inside the group, replace eight inserts.
     /// </summary>
     private static class FieldGather512
     {
-        /// <summary>The offset of the fields and, with VBMI, the byte indices of the four permutes.</summary>
-        public readonly record struct Fields(int Offset, Vector512<byte> WeightsLow, Vector512<byte> WeightsHigh, Vector512<byte> ActivationsLow, Vector512<byte> ActivationsHigh);
+        /// <summary>The offset of the fields and, with VBMI, the byte indices of the two permutes.</summary>
+        public readonly record struct Fields(int Offset, Vector512<byte> Low, Vector512<byte> High);
 
+        /// <summary>The fields at <paramref name="offset"/> of blocks <paramref name="stride"/> bytes apart.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Fields Create(int offset) => Avx512Vbmi.IsSupported
-            ? new Fields(
-                offset,
-                Indices(TFormat.BlockBytes, offset, window: 0),
-                Indices(TFormat.BlockBytes, offset + 4 * TFormat.BlockBytes, window: HighWindow(TFormat.BlockBytes)),
-                Indices(ActivationBytes, offset, window: 0),
-                Indices(ActivationBytes, offset + 4 * ActivationBytes, window: HighWindow(ActivationBytes)))
-            : new Fields(offset, default, default, default, default);
+        public static Fields Create(int stride, int offset) => Avx512Vbmi.IsSupported
+            ? new Fields(offset, Indices(stride, offset, window: 0), Indices(stride, offset + 4 * stride, window: HighWindow(stride)))
+            : new Fields(offset, default, default);
 
+        /// <summary>The fields of the group at <paramref name="blocks"/>, <paramref name="stride"/> bytes apart as in <see cref="Create"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<ushort> Gather(ref byte w, ref byte a, in Fields fields)
+        public static Vector128<ushort> Gather(ref byte blocks, int stride, in Fields fields)
         {
             if (!Avx512Vbmi.IsSupported)
             {
-                return Vector256.Create(GatherHalves(ref w, TFormat.BlockBytes, fields.Offset), GatherHalves(ref a, ActivationBytes, fields.Offset));
+                return GatherHalves(ref blocks, stride, fields.Offset);
             }
 
-            nuint weightsHigh = (nuint)HighWindow(TFormat.BlockBytes), activationsHigh = (nuint)HighWindow(ActivationBytes);
-            var w0 = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref w), fields.WeightsLow, Vector512.LoadUnsafe(ref w, 64));
-            var w4 = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref w, weightsHigh), fields.WeightsHigh, Vector512.LoadUnsafe(ref w, weightsHigh + 64));
-            var a0 = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref a), fields.ActivationsLow, Vector512.LoadUnsafe(ref a, 64));
-            var a4 = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref a, activationsHigh), fields.ActivationsHigh, Vector512.LoadUnsafe(ref a, activationsHigh + 64));
+            nuint high = (nuint)HighWindow(stride);
+            var low = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref blocks), fields.Low, Vector512.LoadUnsafe(ref blocks, 64));
+            var upper = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref blocks, high), fields.High, Vector512.LoadUnsafe(ref blocks, high + 64));
 
             // Each permute leaves its four fields in the low eight bytes.
-            var weights = Sse2.UnpackLow(w0.GetLower().GetLower().AsUInt64(), w4.GetLower().GetLower().AsUInt64());
-            var activations = Sse2.UnpackLow(a0.GetLower().GetLower().AsUInt64(), a4.GetLower().GetLower().AsUInt64());
-            return Vector256.Create(weights, activations).AsUInt16();
+            return Sse2.UnpackLow(low.GetLower().GetLower().AsUInt64(), upper.GetLower().GetLower().AsUInt64()).AsUInt16();
         }
 
         /// <summary>

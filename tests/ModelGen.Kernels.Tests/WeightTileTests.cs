@@ -1,0 +1,151 @@
+using ModelGen.Kernels.Formats;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Kernels.Tests;
+
+/// <summary>
+/// Tiles of dot products against <see cref="IWeightFormat{TActivation}.Dot"/> pair by pair, bit for bit: every
+/// shape up to beyond two register tiles each way, so that whole tiles and every partial one run, with strided,
+/// padded rows and outputs.
+/// </summary>
+public abstract class WeightTileTests<TWeight, TActivation>
+    where TWeight : IWeightFormat<TActivation>
+    where TActivation : IActivationFormat
+{
+    /// <summary>Beyond two 4 x 2 register tiles in each direction, with a remainder.</summary>
+    private const int MaxRows = 9;
+
+    private const int MaxActivationRows = 5;
+
+    /// <summary>
+    /// Below, at and around the eight-block groups whose scales the vector paths convert together; 33 adds a tail to
+    /// whole groups (blocks of the larger of the two formats).
+    /// </summary>
+    private static readonly int[] BlockCounts = [1, 3, 7, 8, 9, 17, 33];
+
+    private static readonly int[] Seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    [Theory]
+    [MemberData(nameof(SimdPathData.Supported), MemberType = typeof(SimdPathData))]
+    public void Every_tile_output_equals_Dot_of_its_pair(SimdPath path)
+    {
+        foreach (int blocks in BlockCounts)
+        {
+            foreach (int seed in Seeds)
+            {
+                int count = blocks * Math.Max(TWeight.BlockSize, TActivation.BlockSize);
+                var (weights, weightStride) = Rows<TWeight>(count, MaxRows, padding: seed % 3 * 5, seed, (w, values) => TWeight.QuantizeReference(values, w));
+                var (activations, activationStride) = Rows<TActivation>(
+                    count, MaxActivationRows, padding: seed % 2 * 7, seed + 50, (a, values) => TActivation.Quantize(path, values, a));
+                int weightRowBytes = count / TWeight.BlockSize * TWeight.BlockBytes;
+                int activationRowBytes = count / TActivation.BlockSize * TActivation.BlockBytes;
+
+                var expected = new float[MaxActivationRows, MaxRows];
+                for (int r = 0; r < MaxRows; r++)
+                {
+                    for (int t = 0; t < MaxActivationRows; t++)
+                    {
+                        expected[t, r] = TWeight.Dot(
+                            path, weights.AsSpan(r * weightStride, weightRowBytes), activations.AsSpan(t * activationStride, activationRowBytes), count);
+                    }
+                }
+
+                for (int rows = 1; rows <= MaxRows; rows++)
+                {
+                    for (int activationRows = 1; activationRows <= MaxActivationRows; activationRows++)
+                    {
+                        CheckTile(path, weights, weightStride, rows, activations, activationStride, activationRows, count, expected, $"{blocks} blocks, seed {seed}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Tiles_reject_operands_too_short_for_their_rows()
+    {
+        int weightRowBytes = TWeight.BlockBytes * (256 / TWeight.BlockSize);
+        int activationRowBytes = TActivation.BlockBytes * (256 / TActivation.BlockSize);
+        var weights = new byte[2 * weightRowBytes];
+        var activations = new byte[2 * activationRowBytes];
+        var output = new float[4];
+
+        WeightTiles.Dot<TWeight, TActivation>(SimdPath.Scalar, new WeightTile(weights, weightRowBytes, 2, activations, activationRowBytes, 2, 256, output, 2));
+        Assert.Equal(new float[4], output);
+        Assert.Throws<ArgumentException>(() => WeightTiles.Dot<TWeight, TActivation>(
+            SimdPaths.Best, new WeightTile(weights.AsSpan(1), weightRowBytes, 2, activations, activationRowBytes, 2, 256, output, 2)));
+        Assert.Throws<ArgumentException>(() => WeightTiles.Dot<TWeight, TActivation>(
+            SimdPaths.Best, new WeightTile(weights, weightRowBytes, 2, activations.AsSpan(1), activationRowBytes, 2, 256, output, 2)));
+        Assert.Throws<ArgumentException>(() => WeightTiles.Dot<TWeight, TActivation>(
+            SimdPaths.Best, new WeightTile(weights, weightRowBytes, 2, activations, activationRowBytes, 2, 256, output.AsSpan(1), 2)));
+        Assert.Throws<ArgumentException>(() => WeightTiles.Dot<TWeight, TActivation>(
+            SimdPaths.Best, new WeightTile(weights, weightRowBytes, 2, activations, activationRowBytes, 2, 255, output, 2)));
+    }
+
+    /// <summary>The format's own tiled kernel, without <see cref="WeightTiles"/> to fall back on.</summary>
+    protected static bool TryDotTile(SimdPath path, in WeightTile tile) => TWeight.TryDotTile(path, tile);
+
+    private static void CheckTile(
+        SimdPath path, byte[] weights, int weightStride, int rows, byte[] activations, int activationStride, int activationRows, int count, float[,] expected, string context)
+    {
+        // Outputs of one activation row are followed by two floats the tile must leave alone.
+        int outputStride = rows + 2;
+        var output = new float[activationRows * outputStride];
+        output.AsSpan().Fill(float.NaN);
+        int weightSpan = (rows - 1) * weightStride + count / TWeight.BlockSize * TWeight.BlockBytes;
+        int activationSpan = (activationRows - 1) * activationStride + count / TActivation.BlockSize * TActivation.BlockBytes;
+        var tile = new WeightTile(
+            weights.AsSpan(0, weightSpan), weightStride, rows, activations.AsSpan(0, activationSpan), activationStride, activationRows, count, output, outputStride);
+
+        WeightTiles.Dot<TWeight, TActivation>(path, tile);
+
+        for (int t = 0; t < activationRows; t++)
+        {
+            for (int r = 0; r < outputStride; r++)
+            {
+                uint actual = BitConverter.SingleToUInt32Bits(output[t * outputStride + r]);
+                uint wanted = BitConverter.SingleToUInt32Bits(r < rows ? expected[t, r] : float.NaN);
+                if (actual != wanted)
+                {
+                    Assert.Fail($"{path}, {context}, {rows} x {activationRows} tile: output ({r}, {t}) is 0x{actual:X8}, Dot gives 0x{wanted:X8} ({expected[t, Math.Min(r, MaxRows - 1)]})");
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows of random values in <typeparamref name="TFormat"/>, <paramref name="padding"/> bytes apart, at a scale that varies with the seed.</summary>
+    private static (byte[] Bytes, int Stride) Rows<TFormat>(int count, int rows, int padding, int seed, Action<Span<byte>, float[]> quantize)
+        where TFormat : IBlockFormat
+    {
+        int rowBytes = count / TFormat.BlockSize * TFormat.BlockBytes;
+        int stride = rowBytes + padding;
+        var bytes = TestData.Bytes(rows * stride, seed);
+        for (int r = 0; r < rows; r++)
+        {
+            float scale = (seed + r) % 3 == 0 ? 1e-3f : (seed + r) % 3 == 1 ? 1f : 200f;
+            quantize(bytes.AsSpan(r * stride, rowBytes), TestData.Floats(count, seed * 100 + r, scale));
+        }
+
+        return (bytes, stride);
+    }
+}
+
+public sealed class Q8_0TileTests : WeightTileTests<Q8_0, Q8_0>;
+
+public sealed class Q4_0TileTests : WeightTileTests<Q4_0, Q8_0>;
+
+public sealed class Q4_1TileTests : WeightTileTests<Q4_1, Q8_1>;
+
+public sealed class Q5_0TileTests : WeightTileTests<Q5_0, Q8_0>;
+
+public sealed class Q5_1TileTests : WeightTileTests<Q5_1, Q8_1>;
+
+public sealed class IQ4_NLTileTests : WeightTileTests<IQ4_NL, Q8_0>;
+
+/// <summary>A format without a tiled kernel: the default declines and the tile is <c>Dot</c> pair by pair.</summary>
+public sealed class Q4_KTileTests : WeightTileTests<Q4_K, Q8_K>
+{
+    [Fact]
+    public void Default_TryDotTile_declines() =>
+        Assert.False(TryDotTile(SimdPaths.Best, new WeightTile([], 0, 0, [], 0, 0, 0, [], 0)));
+}
