@@ -93,27 +93,27 @@ public static unsafe partial class MatrixKernels
         public void Execute(int start, int end)
         {
             int rowsPerTile = Math.Max(1, WeightBytesPerTile / weights.RowBytes);
-            for (int tileStart = start; tileStart < end; tileStart += rowsPerTile)
+            for (int tileStart = start; tileStart < end;)
             {
-                int tileEnd = Math.Min(end, tileStart + rowsPerTile);
+                int count = SpanRows(weights, tileStart, Math.Min(rowsPerTile, end - tileStart));
+                var rows = TileRows(weights, tileStart, count, out int stride);
                 for (int t = 0; t < activationRows; t += ActivationRowsPerTile)
                 {
-                    DotTile(tileStart, tileEnd, t, Math.Min(activationRows, t + ActivationRowsPerTile));
+                    int tileActivations = Math.Min(ActivationRowsPerTile, activationRows - t);
+                    var tile = new WeightTile(
+                        rows,
+                        stride,
+                        count,
+                        new ReadOnlySpan<byte>(activations + (long)t * activationRowBytes, tileActivations * activationRowBytes),
+                        activationRowBytes,
+                        tileActivations,
+                        weights.Columns,
+                        new Span<float>(output + (long)t * weights.Rows + tileStart, (tileActivations - 1) * weights.Rows + count),
+                        weights.Rows);
+                    WeightTiles.Dot<TWeight, TActivation>(SimdPaths.Best, tile);
                 }
-            }
-        }
 
-        private void DotTile(int rowStart, int rowEnd, int activationStart, int activationEnd)
-        {
-            byte* row = weights.Data + rowStart * weights.RowStride;
-            for (int r = rowStart; r < rowEnd; r++, row += weights.RowStride)
-            {
-                var w = new ReadOnlySpan<byte>(row, weights.RowBytes);
-                for (int t = activationStart; t < activationEnd; t++)
-                {
-                    var x = new ReadOnlySpan<byte>(activations + (long)t * activationRowBytes, activationRowBytes);
-                    output[(long)t * weights.Rows + r] = TWeight.Dot(SimdPaths.Best, w, x, weights.Columns);
-                }
+                tileStart += count;
             }
         }
     }

@@ -11,7 +11,8 @@ namespace ModelGen.Kernels;
 /// </summary>
 /// <remarks>
 /// The generic methods are specialised by the JIT for each format pair; the ones taking only a
-/// <see cref="WeightMatrix"/> pick the pair from <see cref="WeightMatrix.Type"/> with one switch per call.
+/// <see cref="WeightMatrix"/> pick the pair from <see cref="WeightMatrix.Type"/> with one switch per call. Row loops hand
+/// the format tiles of rows (<see cref="WeightTiles"/>), which formats with a tiled kernel compute several pairs at a time.
 /// Scratch is the caller's, sized by <see cref="ActivationBytes{TActivation}"/>, so that no call allocates.
 /// </remarks>
 public static unsafe partial class MatrixKernels
@@ -118,6 +119,29 @@ public static unsafe partial class MatrixKernels
         }
     }
 
+    /// <summary>Weight rows per <see cref="WeightTiles.Dot{TWeight, TActivation}"/> call of a row loop: enough that the call's checks cost nothing.</summary>
+    private const int RowsPerTileCall = 64;
+
+    /// <summary>
+    /// Weight rows from <paramref name="start"/>, at most <paramref name="limit"/>, that one span reaches: a matrix of
+    /// widely strided rows may span more bytes than a span can.
+    /// </summary>
+    private static int SpanRows(in WeightMatrix weights, int start, int limit)
+    {
+        long spanned = 1 + (int.MaxValue - weights.RowBytes) / weights.RowStride;
+        return (int)Math.Min(Math.Min(limit, weights.Rows - start), spanned);
+    }
+
+    /// <summary>
+    /// Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> of <paramref name="weights"/>
+    /// (at most <see cref="SpanRows"/>), and their <paramref name="stride"/>, for a <see cref="WeightTile"/>.
+    /// </summary>
+    private static ReadOnlySpan<byte> TileRows(in WeightMatrix weights, int start, int count, out int stride)
+    {
+        stride = count > 1 ? (int)weights.RowStride : weights.RowBytes;
+        return new ReadOnlySpan<byte>(weights.Data + start * weights.RowStride, (count - 1) * stride + weights.RowBytes);
+    }
+
     /// <summary>One output per weight row: the row dotted with one activation row.</summary>
     /// <remarks>
     /// The row loops of the kernels are kept out of line (<see cref="MethodImplOptions.NoInlining"/>). A format's dot
@@ -134,10 +158,13 @@ public static unsafe partial class MatrixKernels
         public void Execute(int start, int end)
         {
             var x = new ReadOnlySpan<byte>(activations, activationBytes);
-            byte* row = weights.Data + start * weights.RowStride;
-            for (int r = start; r < end; r++, row += weights.RowStride)
+            for (int r = start; r < end;)
             {
-                output[r] = TWeight.Dot(SimdPaths.Best, new ReadOnlySpan<byte>(row, weights.RowBytes), x, weights.Columns);
+                int count = SpanRows(weights, r, Math.Min(RowsPerTileCall, end - r));
+                var rows = TileRows(weights, r, count, out int stride);
+                var tile = new WeightTile(rows, stride, count, x, activationBytes, 1, weights.Columns, new Span<float>(output + r, count), count);
+                WeightTiles.Dot<TWeight, TActivation>(SimdPaths.Best, tile);
+                r += count;
             }
         }
     }
