@@ -124,7 +124,7 @@ internal static class Q8PairedKernels<TFormat>
 
     /// <summary>
     /// <see cref="IWeightFormat{TActivation}.TryDotTile"/> on the 512-bit path, in register tiles of up to four weight
-    /// rows by two activation rows; other paths decline.
+    /// rows by two activation rows; other paths, and tiles of a single activation row, decline.
     /// </summary>
     /// <remarks>
     /// A register tile converts each group's scales once per row and once per activation row instead of once per
@@ -132,11 +132,14 @@ internal static class Q8PairedKernels<TFormat>
     /// weight rows. Each pair keeps its own accumulator, updated in <see cref="Dot512"/>'s order with the same
     /// float operations, so results are <see cref="Dot"/>'s bit for bit: lane by lane, the product of the two
     /// converted scales is the same <c>d_w * d_a</c> whichever vector it is computed in. Four by two keep the eight
-    /// accumulators, a step's operands and the group's scales within the 32 vector registers.
+    /// accumulators, a step's operands and the group's scales within the 32 vector registers. With one activation row
+    /// (a matrix-vector product) there is no weight block to share, and scaling by two permuted scales and their
+    /// product per step, instead of by one permuted product, cost more than the shared conversions saved (measured
+    /// 15 % slower per pair than <see cref="Dot512"/>), so those tiles take <see cref="Dot"/>.
     /// </remarks>
     public static bool TryDotTile(SimdPath path, in WeightTile tile)
     {
-        if (path != SimdPath.Vector512)
+        if (path != SimdPath.Vector512 || tile.ActivationRows < 2)
         {
             return false;
         }
