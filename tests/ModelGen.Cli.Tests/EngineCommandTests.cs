@@ -49,6 +49,33 @@ public sealed class EngineCommandTests
     }
 
     [Fact]
+    public void Bench_prints_a_row_per_engine_and_the_roofline()
+    {
+        var run = CliRunner.Run("bench", Micro, "-p", "8", "-n", "4", "-r", "2", "-t", "1", "--engine", "generic,llama.cpp");
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.StdOut.Split('\n');
+        foreach (var engine in new[] { "generic", "llama.cpp" })
+        {
+            // | engine | pp8 tok/s | tg4 tok/s | share |: both rates measured, so positive.
+            var cells = lines.Single(l => l.StartsWith($"| {engine} ", StringComparison.Ordinal)).Split('|', StringSplitOptions.TrimEntries);
+            Assert.True(double.Parse(cells[2].Split(' ')[0], CultureInfo.InvariantCulture) > 0, cells[2]);
+            Assert.True(double.Parse(cells[3].Split(' ')[0], CultureInfo.InvariantCulture) > 0, cells[3]);
+        }
+
+        Assert.Contains(lines, l => l.StartsWith("roofline: ", StringComparison.Ordinal) && l.EndsWith(" tok/s", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("-p", "0", "-n", "0")]
+    [InlineData("-r", "0", "-n", "4")]
+    public void Bench_refuses_empty_runs_in_one_line(params string[] options)
+    {
+        var run = CliRunner.Run(["bench", Micro, .. options]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("modelgen: bench needs -p, -n >= 0 (not both 0), -t >= 1 and -r >= 1", run.StdErr);
+    }
+
+    [Fact]
     public void Run_refuses_a_model_it_cannot_run()
     {
         var run = CliRunner.Run("run", Path.Combine(SharedData.Vocab, "ggml-vocab-qwen2.gguf"), "-p", "hi");
