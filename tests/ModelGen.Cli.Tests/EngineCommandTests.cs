@@ -14,15 +14,26 @@ public sealed class EngineCommandTests
     private static readonly string Micro = Path.Combine(SharedData.Models, "micro-Q8_0.gguf");
 
     [Fact]
-    public void Run_streams_the_greedy_continuation_of_the_default_model()
+    public void Run_streams_the_greedy_continuation_of_the_default_model_from_the_class_compiled_into_modelgen()
     {
         var run = CliRunner.Run("run", "-p", "Once upon a time", "-n", "20", "--temp", "0");
         Assert.Equal(0, run.ExitCode);
+        Assert.Contains("compiled into modelgen", run.StdErr);
 
+        // The generic engine on the same file: the compiled class must continue identically.
         using var model = GenericModel.Load(Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf"));
         var expected = string.Concat(model.Generator.Generate("Once upon a time", new() { MaxTokens = 20, Sampling = SamplingOptions.Greedy }));
         Assert.Equal(expected + "\n", run.StdOut);
         Assert.Contains("generated 20 tokens", run.StdErr);
+    }
+
+    [Fact]
+    public void Run_with_another_context_length_runs_the_default_model_on_the_generic_engine()
+    {
+        var run = CliRunner.Run("run", "-p", "Once upon a time", "-n", "4", "--temp", "0", "-c", "128");
+        Assert.Equal(0, run.ExitCode);
+        Assert.DoesNotContain("compiled into modelgen", run.StdErr);
+        Assert.Contains("context 128) loaded in", run.StdErr);
     }
 
     [Fact]
