@@ -20,6 +20,9 @@ internal sealed class ModelEmitter
 
     private const int MaxBatchSize = 64;
 
+    /// <summary>Features ggml's SwiGLU takes at a time; a row's remainder takes the C library's exponential.</summary>
+    private const int SwiGluChunk = 16;
+
     private readonly ModelSpec _spec;
     private readonly StringBuilder _out = new();
     private int _indent;
@@ -46,7 +49,7 @@ internal sealed class ModelEmitter
         Line();
         foreach (var ns in new[]
         {
-            "System", "System.Collections.Generic", "System.Runtime.InteropServices", "System.Threading", "ModelGen.Gguf", "ModelGen.Kernels", "ModelGen.Kernels.Formats",
+            "System", "System.Collections.Generic", "System.Runtime.CompilerServices", "System.Runtime.InteropServices", "System.Threading", "ModelGen.Gguf", "ModelGen.Kernels", "ModelGen.Kernels.Formats",
             "ModelGen.Kernels.Ops", "ModelGen.Kernels.Threading", "ModelGen.Runtime.Compiled", "ModelGen.Runtime.Engine",
             "ModelGen.Runtime.Generation", "ModelGen.Runtime.Tokenization",
         })
@@ -130,15 +133,20 @@ internal sealed class ModelEmitter
         Line();
         Line("/// <summary>Query heads per key/value head.</summary>");
         Line("private const int GroupSize = HeadCount / KvHeadCount;");
-        Line("/// <summary>The largest activation conversion: the widest matrix input, for a full batch.</summary>");
+        Line("/// <summary>");
+        Line("/// The largest activation conversion (the widest matrix input, for a full batch), three times over: a fused");
+        Line("/// projection keeps one conversion per distinct activation format of its matrices.");
+        Line("/// </summary>");
         Line($"private const int ScratchBytes = {ScratchBytes()};");
         Line("private static readonly float AttentionScale = 1.0f / MathF.Sqrt(HeadDimension);");
+        Line("/// <summary>Least attention multiply-adds worth handing to another thread: a few microseconds of work.</summary>");
+        Line("private const int AttentionWorkPerRange = 16 * 1024;");
         Line();
     }
 
     private long ScratchBytes() =>
         _spec.Tensors.Where(t => WeightFormatTable.IsWeightFormat(t.Type) && t.Shape.Count == 2 && (t.Name != "token_embd.weight" || Tied))
-            .Max(t => WeightFormatTable.ActivationBytes(t.Type, t.Columns)) * MaxBatchSize;
+            .Max(t => WeightFormatTable.ActivationBytes(t.Type, t.Columns)) * MaxBatchSize * 3;
 
     private void EmitTensorTable()
     {
@@ -313,6 +321,7 @@ internal sealed class ModelEmitter
         Line("/// Runs <paramref name=\"tokens\"/> (1 to <see cref=\"MaxBatchSize\"/>; more than one is a prefill) at consecutive positions");
         Line("/// from <paramref name=\"position\"/> and returns the logits of the last, or of every token when <paramref name=\"allLogits\"/>.");
         Line("/// </summary>");
+        Line(OptimizeNow);
         Line("public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)");
         Open();
         Line("int n = tokens.Length;");
@@ -357,6 +366,7 @@ internal sealed class ModelEmitter
     {
         var p = $"blk.{i}.";
         Line($"/// <summary>Block {i}: attention, then the SwiGLU feed-forward, each added to the residual stream.</summary>");
+        Line(OptimizeNow);
         Line($"private void Block{i}(int n, int position)");
         Open();
         Line("var x = _x.AsSpan(0, n * EmbeddingLength);");
@@ -368,13 +378,11 @@ internal sealed class ModelEmitter
         Line("var gate = _gate.AsSpan(0, n * FeedForwardLength);");
         Line("var up = _up.AsSpan(0, n * FeedForwardLength);");
         Line();
-        Line("// Attention: normalise, project to queries, keys and values, rotate, cache, attend, project back.");
+        Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
         Norm(p + "attn_norm.weight", "x", "xb");
-        Project(p + "attn_q.weight", "xb", "q");
+        ProjectTogether("xb", (p + "attn_q.weight", "q"), (p + "attn_k.weight", "k"), (p + "attn_v.weight", "v"));
         Bias(p + "attn_q.bias", "q");
-        Project(p + "attn_k.weight", "xb", "k");
         Bias(p + "attn_k.bias", "k");
-        Project(p + "attn_v.weight", "xb", "v");
         Bias(p + "attn_v.bias", "v");
         if (_spec.Find(p + "attn_q_norm.weight") is not null)
         {
@@ -387,11 +395,23 @@ internal sealed class ModelEmitter
         Project(p + "attn_output.weight", "attention", "xb");
         Line("Activations.Add(x, xb);");
         Line();
-        Line("// Feed-forward: normalise, SwiGLU, project back.");
+        bool fuseSwiGlu = _spec.FeedForwardLength % SwiGluChunk == 0;
+        Line(fuseSwiGlu
+            ? "// Feed-forward: normalise, gate and up with SwiGLU (one dispatch), project back."
+            : "// Feed-forward: normalise, SwiGLU, project back.");
         Norm(p + "ffn_norm.weight", "x", "xb");
-        Project(p + "ffn_gate.weight", "xb", "gate");
-        Project(p + "ffn_up.weight", "xb", "up");
-        Line("Activations.SwiGlu(gate, up);");
+        if (fuseSwiGlu)
+        {
+            ProjectTogether("xb", (p + "ffn_gate.weight", "gate"), (p + "ffn_up.weight", "up"));
+        }
+        else
+        {
+            // A row's SwiGLU tail takes another exponential, so splitting its features into ranges would change results.
+            Project(p + "ffn_gate.weight", "xb", "gate");
+            Project(p + "ffn_up.weight", "xb", "up");
+            Line("Activations.SwiGlu(gate, up);");
+        }
+
         Project(p + "ffn_down.weight", "gate", "xb");
         Line("Activations.Add(x, xb);");
         Close();
@@ -497,7 +517,9 @@ internal sealed class ModelEmitter
         Line("fixed (float* queries = q)");
         Line("fixed (float* heads = output)");
         Open();
-        Line("_pool.For(n * HeadCount, 1, new AttentionHeads(keys, values, queries, heads, position));");
+        Line("// Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.");
+        Line("int grain = Math.Max(1, AttentionWorkPerRange / (2 * (position + n) * HeadDimension));");
+        Line("_pool.For(n * HeadCount, grain, new AttentionHeads(keys, values, queries, heads, position));");
         Close();
         Close();
         Line();
@@ -541,6 +563,12 @@ internal sealed class ModelEmitter
         Close();
     }
 
+    /// <summary>
+    /// Blocks run once per forward pass, too few calls for tiered compilation to promote them before a short
+    /// generation ends; straight-line calls gain nothing from its profile, so they are compiled optimised at once.
+    /// </summary>
+    private const string OptimizeNow = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
+
     private void Norm(string tensor, string x, string y) => Line($"NormRows({x}, {y}, {Field(tensor)}); // {tensor}");
 
     private void Bias(string tensor, string y)
@@ -556,6 +584,24 @@ internal sealed class ModelEmitter
         var t = _spec.Find(tensor)!;
         Line($"// {tensor}: {Describe(t)}{note}");
         Line($"Project<{WeightFormatTable.StructName(t.Type)}, {WeightFormatTable.StructName(WeightFormatTable.Activation(t.Type))}>({Field(tensor)}, {x}, {y}, {rows});");
+    }
+
+    /// <summary>
+    /// Matrices that read the same input, in one call: three (query, key, value) as one product, or two (gate, up)
+    /// with SwiGLU applied to their outputs.
+    /// </summary>
+    private void ProjectTogether(string x, params (string Tensor, string Output)[] products)
+    {
+        var tensors = products.Select(p => _spec.Find(p.Tensor)!).ToArray();
+        foreach (var t in tensors)
+        {
+            Line($"// {t.Name}: {Describe(t)}");
+        }
+
+        var types = string.Join(", ", tensors.Select(t => $"{WeightFormatTable.StructName(t.Type)}, {WeightFormatTable.StructName(WeightFormatTable.Activation(t.Type))}"));
+        Line(products.Length == 2
+            ? $"MatrixKernels.MatMulSwiGlu<{types}>({x}, {Field(products[0].Tensor)}, {Field(products[1].Tensor)}, {products[0].Output}, {products[1].Output}, _scratch, _pool);"
+            : $"MatrixKernels.MatMul<{types}>({x}, {string.Join(", ", products.Select(p => $"{Field(p.Tensor)}, {p.Output}"))}, _scratch, _pool);");
     }
 
     private static string Describe(TensorSpec t) => $"{t.Type.Info().Name}, {t.Rows} rows of {t.Columns}";

@@ -14,9 +14,30 @@ internal static class CommandLine
 
     public static Option<int> Threads() => new("-t", "--threads") { Description = "Worker threads (default: all cores)" };
 
-    public static Option<int> Context() => new("-c", "--ctx-size") { Description = "Context length in tokens (default: the model's, at most 4096)" };
+    public static Option<int> Context() => new("-c", "--ctx-size") { Description = "Context length in tokens (default: the model's, at most 4096; the embedded model runs compiled only at its own)" };
 
-    /// <summary>Loads a model, reporting what was loaded on stderr.</summary>
+    /// <summary>
+    /// Loads a model to generate with, reporting what was loaded on stderr: the embedded default model runs as the
+    /// class compiled from it (<see cref="ModelgenTiny"/>) unless another context length is asked for; any other
+    /// file runs on the generic engine.
+    /// </summary>
+    public static GeneratingModel LoadForGeneration(string? path, int threads, int context)
+    {
+        if (path is not null || (context != 0 && context != ModelgenTiny.CacheLength))
+        {
+            var generic = Load(path, threads, context);
+            return new GeneratingModel(generic.Generator, generic.ChatTemplate, generic);
+        }
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var compiled = ModelgenTiny.Load(DefaultModel.Path, threads);
+        Console.Error.WriteLine($"modelgen: {DefaultModel.FileName}: {ModelgenTiny.ModelName} ({ModelgenTiny.Architecture}, {ModelgenTiny.LayerCount} layers, " +
+                                $"dim {ModelgenTiny.EmbeddingLength}, vocab {ModelgenTiny.VocabularySize}, context {ModelgenTiny.CacheLength}), " +
+                                $"compiled into modelgen, loaded in {started.ElapsedMilliseconds} ms");
+        return new GeneratingModel(compiled.Generator, compiled.ChatTemplate, compiled);
+    }
+
+    /// <summary>Loads a model on the generic engine, reporting what was loaded on stderr.</summary>
     public static GenericModel Load(string? path, int threads, int context)
     {
         path ??= DefaultModel.Path;
@@ -62,4 +83,14 @@ internal static class CommandLine
             return 1;
         }
     }
+}
+
+/// <summary>What <c>run</c> and <c>chat</c> need of a model, compiled or generic: its generation loop and chat template.</summary>
+internal sealed class GeneratingModel(TextGenerator generator, string? chatTemplate, IDisposable model) : IDisposable
+{
+    public TextGenerator Generator => generator;
+
+    public string? ChatTemplate => chatTemplate;
+
+    public void Dispose() => model.Dispose();
 }

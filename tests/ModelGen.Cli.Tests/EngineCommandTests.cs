@@ -14,15 +14,26 @@ public sealed class EngineCommandTests
     private static readonly string Micro = Path.Combine(SharedData.Models, "micro-Q8_0.gguf");
 
     [Fact]
-    public void Run_streams_the_greedy_continuation_of_the_default_model()
+    public void Run_streams_the_greedy_continuation_of_the_default_model_from_the_class_compiled_into_modelgen()
     {
         var run = CliRunner.Run("run", "-p", "Once upon a time", "-n", "20", "--temp", "0");
         Assert.Equal(0, run.ExitCode);
+        Assert.Contains("compiled into modelgen", run.StdErr);
 
+        // The generic engine on the same file: the compiled class must continue identically.
         using var model = GenericModel.Load(Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf"));
         var expected = string.Concat(model.Generator.Generate("Once upon a time", new() { MaxTokens = 20, Sampling = SamplingOptions.Greedy }));
         Assert.Equal(expected + "\n", run.StdOut);
         Assert.Contains("generated 20 tokens", run.StdErr);
+    }
+
+    [Fact]
+    public void Run_with_another_context_length_runs_the_default_model_on_the_generic_engine()
+    {
+        var run = CliRunner.Run("run", "-p", "Once upon a time", "-n", "4", "--temp", "0", "-c", "128");
+        Assert.Equal(0, run.ExitCode);
+        Assert.DoesNotContain("compiled into modelgen", run.StdErr);
+        Assert.Contains("context 128) loaded in", run.StdErr);
     }
 
     [Fact]
@@ -46,6 +57,33 @@ public sealed class EngineCommandTests
         var last = run.StdErr.TrimEnd('\n').Split('\n')[^1];
         Assert.StartsWith("modelgen: ", last);
         Assert.Contains(expected, last);
+    }
+
+    [Fact]
+    public void Bench_prints_a_row_per_engine_and_the_roofline()
+    {
+        var run = CliRunner.Run("bench", Micro, "-p", "8", "-n", "4", "-r", "2", "-t", "1", "--engine", "generic,llama.cpp");
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.StdOut.Split('\n');
+        foreach (var engine in new[] { "generic", "llama.cpp" })
+        {
+            // | engine | pp8 tok/s | tg4 tok/s | share |: both rates measured, so positive.
+            var cells = lines.Single(l => l.StartsWith($"| {engine} ", StringComparison.Ordinal)).Split('|', StringSplitOptions.TrimEntries);
+            Assert.True(double.Parse(cells[2].Split(' ')[0], CultureInfo.InvariantCulture) > 0, cells[2]);
+            Assert.True(double.Parse(cells[3].Split(' ')[0], CultureInfo.InvariantCulture) > 0, cells[3]);
+        }
+
+        Assert.Contains(lines, l => l.StartsWith("roofline: ", StringComparison.Ordinal) && l.EndsWith(" tok/s", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("-p", "0", "-n", "0")]
+    [InlineData("-r", "0", "-n", "4")]
+    public void Bench_refuses_empty_runs_in_one_line(params string[] options)
+    {
+        var run = CliRunner.Run(["bench", Micro, .. options]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("modelgen: bench needs -p, -n >= 0 (not both 0), -t >= 1 and -r >= 1", run.StdErr);
     }
 
     [Fact]

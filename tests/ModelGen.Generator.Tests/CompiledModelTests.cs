@@ -14,6 +14,7 @@ public sealed class CompiledModelTests
     public static TheoryData<string, GgmlType, bool> Models => new()
     {
         { "llama", GgmlType.F16, false },
+        { "llama", GgmlType.BF16, false },
         { "llama", GgmlType.Q8_0, false },
         { "llama", GgmlType.Q4_0, true },
         { "qwen2", GgmlType.Q8_0, false },
@@ -26,7 +27,12 @@ public sealed class CompiledModelTests
     [MemberData(nameof(Models))]
     public void Logits_and_greedy_generation_match_the_generic_engine(string architecture, GgmlType type, bool tied)
     {
-        var shape = type is GgmlType.Q4_K or GgmlType.Q5_K ? ModelFiles.KQuantMicro : ModelShape.Micro;
+        var shape = type switch
+        {
+            GgmlType.Q4_K or GgmlType.Q5_K => ModelFiles.KQuantMicro,
+            GgmlType.BF16 => ModelFiles.OddFeedForwardMicro,
+            _ => ModelShape.Micro,
+        };
         var path = ModelFiles.Get(architecture, type, shape, tied);
         using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(path), path, Threads);
         using var generic = GenericModel.Load(path, new ModelOptions { Threads = Threads });

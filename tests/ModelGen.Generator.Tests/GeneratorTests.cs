@@ -49,7 +49,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Every_call_names_its_tensor_format_pair_and_shape_as_constants()
+    public void Every_call_names_its_tensor_format_pair_and_shape_as_constants_and_fuses_what_reads_one_input()
     {
         var path = ModelFiles.Get("llama", GgmlType.Q4_0);
         var source = GeneratorHarness.GenerateSource(path);
@@ -61,13 +61,23 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         {
             Assert.Contains($"private void Block{block}(int n, int position)", source);
             Assert.Contains($"// blk.{block}.attn_q.weight: q4_0, {shape.EmbeddingLength} rows of {shape.EmbeddingLength}", source);
-            Assert.Contains($"Project<Q4_0, Q8_0>(_blk{block}_attn_q, xb, q, n);", source);
+            Assert.Contains($"MatrixKernels.MatMul<Q4_0, Q8_0, Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_attn_q, q, _blk{block}_attn_k, k, _blk{block}_attn_v, v, _scratch, _pool);", source);
+            Assert.Contains($"MatrixKernels.MatMulSwiGlu<Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_ffn_gate, _blk{block}_ffn_up, gate, up, _scratch, _pool);", source);
             Assert.Contains($"Project<Q4_0, Q8_0>(_blk{block}_ffn_down, gate, xb, n);", source);
         }
 
         Assert.DoesNotContain($"Block{shape.BlockCount}(", source);
         Assert.DoesNotContain("switch", source);
         Assert.DoesNotContain("WeightFormats", source);
+    }
+
+    [Fact]
+    public void A_feed_forward_width_that_is_not_whole_SwiGlu_chunks_is_compiled_unfused()
+    {
+        var source = GeneratorHarness.GenerateSource(ModelFiles.Get("llama", GgmlType.BF16, ModelFiles.OddFeedForwardMicro));
+        Assert.DoesNotContain("MatMulSwiGlu", source);
+        Assert.Contains("Project<BF16, BF16>(_blk1_ffn_gate, xb, gate, n);", source);
+        Assert.Contains("Activations.SwiGlu(gate, up);", source);
     }
 
     [Theory]

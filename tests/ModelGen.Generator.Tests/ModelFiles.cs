@@ -12,6 +12,9 @@ internal static class ModelFiles
     /// <summary>Wide enough for the 256-element blocks of the K-quants.</summary>
     public static ModelShape KQuantMicro { get; } = new("kquant-micro", 256, 2, 4, 2, 512, 256);
 
+    /// <summary>A feed-forward width that is not whole chunks of SwiGLU's 16 (possible with float weights): compiled unfused.</summary>
+    public static ModelShape OddFeedForwardMicro { get; } = new("odd-ffn-micro", 64, 2, 8, 4, 200, 256);
+
     public static string Get(string architecture, GgmlType type, ModelShape? shape = null, bool tied = false)
     {
         shape ??= ModelShape.Micro;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using ModelGen.Runtime.Engine;
@@ -33,6 +34,7 @@ public sealed class PublishTests : IDisposable
         Assert.Contains("x86-64-v3 (linux-x64), weights beside it in modelgen-tiny.gguf", publish.StdOut);
         Assert.Equal(["modelgen-tiny", "modelgen-tiny.gguf"], Directory.GetFiles(beside).Select(Path.GetFileName).Order());
         RunsAsTheGenericEngine(Path.Combine(beside, "modelgen-tiny"));
+        RefusesACpuWithoutItsInstructionSets(Path.Combine(beside, "modelgen-tiny"));
 
         var embedded = Path.Combine(_root, "embedded");
         publish = _processes.Modelgen("publish", "--cpu", "x86-64-v3", "--embed-weights", "-o", embedded);
@@ -85,6 +87,21 @@ public sealed class PublishTests : IDisposable
         Assert.Equal(string.Join(' ', tokens) + "\n", run.StdOut);
         Assert.Equal(reference.StdOut, run.StdOut);
         Assert.Equal(ReadFloat32Npy(expectedNpy, tokens.Length, generic.VocabularySize), ReadFloat32Npy(npy, tokens.Length, generic.VocabularySize));
+    }
+
+    /// <summary>
+    /// Run on an emulated Nehalem (SSE4.2, no AVX), an x86-64-v3 executable stops before any code of ours runs, with
+    /// the NativeAOT runtime's message, rather than faulting on the first AVX2 instruction.
+    /// </summary>
+    private void RefusesACpuWithoutItsInstructionSets(string executable)
+    {
+        var qemu = Path.Combine(
+            typeof(PublishTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "QemuCacheDir").Value!,
+            "qemu-x86_64-static");
+        var run = _processes.Run(qemu, "-cpu", "Nehalem", executable, "-p", Prompt, "-n", "4");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal("", run.StdOut);
+        Assert.Contains("The required instruction sets are not supported by the current CPU.", run.StdErr);
     }
 
     /// <summary>The single file is an executable, page-aligned weights that are the model's bytes, and the trailer.</summary>

@@ -30,6 +30,11 @@ internal static class BenchCommand
         {
             var path = result.GetValue(model) ?? DefaultModel.Path;
             int p = result.GetValue(prompt), n = result.GetValue(generate), t = result.GetValue(threads), r = result.GetValue(repetitions);
+            if (p < 0 || n < 0 || p + n == 0 || t < 1 || r < 1)
+            {
+                throw new ArgumentException($"bench needs -p, -n >= 0 (not both 0), -t >= 1 and -r >= 1; got -p {p} -n {n} -t {t} -r {r}");
+            }
+
             var header = GgufReader.ReadHeader(path, GgufReadOptions.HeaderOnly);
             long weightBytes = DecodeBytes(header);
 

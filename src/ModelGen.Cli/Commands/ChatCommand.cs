@@ -19,7 +19,7 @@ internal static class ChatCommand
         sampling.AddTo(command);
         command.SetAction((result, cancellation) => Task.FromResult(CommandLine.Run(() =>
         {
-            using var m = CommandLine.Load(result.GetValue(model), result.GetValue(threads), result.GetValue(context));
+            using var m = CommandLine.LoadForGeneration(result.GetValue(model), result.GetValue(threads), result.GetValue(context));
             var template = ChatTemplate.Detect(m.ChatTemplate);
             Console.Error.WriteLine($"modelgen: chat template {template.Name}; an empty line or end of input quits");
             var session = new ChatSession(m.Generator, template, result.GetValue(system));

@@ -19,7 +19,7 @@ internal static class RunCommand
         sampling.AddTo(command);
         command.SetAction((result, cancellation) => Task.FromResult(CommandLine.Run(() =>
         {
-            using var m = CommandLine.Load(result.GetValue(model), result.GetValue(threads), result.GetValue(context));
+            using var m = CommandLine.LoadForGeneration(result.GetValue(model), result.GetValue(threads), result.GetValue(context));
             var options = new GenerationOptions
             {
                 MaxTokens = result.GetValue(tokens),

@@ -35,21 +35,35 @@ public sealed record EngineResult(string Engine, Rate Prefill, Rate Decode);
 /// <summary>llama-bench's procedure: a warm-up run, then repetitions of pp (prefill) and tg (decode) on random tokens.</summary>
 public static class EngineBenchmark
 {
+    /// <summary>How long each engine runs before it is measured.</summary>
+    public static readonly TimeSpan WarmUpTime = TimeSpan.FromSeconds(1);
+
     public static EngineResult Run(IBenchmarkEngine engine, int promptTokens, int generatedTokens, int repetitions, int seed = 1)
     {
         var random = new Random(seed);
-        var prompt = new int[promptTokens];
-        for (int i = 0; i < prompt.Length; i++)
+
+        // Random token ids: the prompt's, and at least enough for the warm-up and the decode test's first token.
+        var tokens = new int[Math.Max(promptTokens, 16)];
+        for (int i = 0; i < tokens.Length; i++)
         {
-            prompt[i] = random.Next(engine.VocabularySize);
+            tokens[i] = random.Next(engine.VocabularySize);
         }
 
-        // Warm-up: JIT tiers, page faults of the mapped weights, caches.
-        engine.Prefill(prompt.AsSpan(0, Math.Min(prompt.Length, 16)));
-        for (int i = 0; i < Math.Min(generatedTokens, 8); i++)
+        var prompt = tokens.AsSpan(0, promptTokens);
+
+        // Warm-up: page faults of the mapped weights, caches, and the JIT's tiers. Tiered compilation promotes a
+        // method only after it has been called 30 times and 100 ms passed without new code, so a fast engine
+        // would otherwise be measured partly unoptimised: warm up for a time, not a count.
+        long warmUpStart = Stopwatch.GetTimestamp();
+        do
         {
-            engine.Decode(prompt[i % prompt.Length], 16 + i);
+            engine.Prefill(tokens.AsSpan(0, 16));
+            for (int i = 0; i < Math.Min(generatedTokens, 8); i++)
+            {
+                engine.Decode(tokens[i], 16 + i);
+            }
         }
+        while (Stopwatch.GetElapsedTime(warmUpStart) < WarmUpTime);
 
         var prefill = new List<double>();
         var decode = new List<double>();
@@ -65,11 +79,11 @@ public static class EngineBenchmark
             if (generatedTokens > 0)
             {
                 // As llama-bench's tg: decode from an empty context (after one token), not after the prompt.
-                engine.Prefill(prompt.AsSpan(0, 1));
+                engine.Prefill(tokens.AsSpan(0, 1));
                 long start = Stopwatch.GetTimestamp();
                 for (int i = 0; i < generatedTokens; i++)
                 {
-                    engine.Decode(prompt[(i + 1) % prompt.Length], 1 + i);
+                    engine.Decode(tokens[(i + 1) % tokens.Length], 1 + i);
                 }
 
                 decode.Add(generatedTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);

@@ -20,6 +20,9 @@ namespace ModelGen.Runtime.Engine;
 /// </remarks>
 public sealed class Transformer : IDisposable
 {
+    /// <summary>Least attention multiply-adds worth handing to another thread: a few microseconds of work.</summary>
+    private const int AttentionWorkPerRange = 16 * 1024;
+
     private readonly ModelConfig _c;
     private readonly ModelWeights _w;
     private readonly KvCache _cache;
@@ -211,8 +214,9 @@ public sealed class Transformer : IDisposable
         fixed (float* qp = q)
         fixed (float* op = output)
         {
+            // Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.
             var body = new AttentionHeads(_c, _cache, layer, qp, op, position);
-            _pool.For(n * _c.HeadCount, 1, body);
+            _pool.For(n * _c.HeadCount, Math.Max(1, AttentionWorkPerRange / (2 * (position + n) * _c.HeadDimension)), body);
         }
     }
 
