@@ -1,3 +1,5 @@
 using BenchmarkDotNet.Running;
+using ModelGen.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Not typeof(Program): modelgen's internal Program is visible here too (InternalsVisibleTo), and the name is ambiguous.
+BenchmarkSwitcher.FromAssembly(typeof(ModelBenchmarks).Assembly).Run(args);
