@@ -91,6 +91,7 @@ public class ModelBenchmarks
         public Config()
         {
             AddJob(Job.Default
+                .WithId("Model")
                 .WithLaunchCount(1)
                 .WithWarmupCount(1)
                 .WithIterationCount(5)
