@@ -7,5 +7,6 @@ if (args is ["sweep", ..])
 }
 else
 {
-    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    // Not typeof(Program): modelgen's internal Program is visible here too (InternalsVisibleTo), and the name is ambiguous.
+    BenchmarkSwitcher.FromAssembly(typeof(ModelBenchmarks).Assembly).Run(args);
 }

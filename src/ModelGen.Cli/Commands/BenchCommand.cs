@@ -74,7 +74,11 @@ internal static class BenchCommand
     private static long DecodeBytes(GgufHeader header) =>
         header.Tensors.Where(tensor => tensor.Name != "token_embd.weight" || header.FindTensor("output.weight") is null).Sum(tensor => tensor.ByteLength);
 
-    private static IBenchmarkEngine Open(string name, string path, int threads, int context) => name switch
+    /// <summary>
+    /// Opens engine <paramref name="name"/> on <paramref name="path"/>. Internal rather than private so that the
+    /// BenchmarkDotNet suite (ModelGen.Benchmarks) opens each engine exactly as this command does.
+    /// </summary>
+    internal static IBenchmarkEngine Open(string name, string path, int threads, int context) => name switch
     {
         "generated" => Engine(name, GeneratedModel.Load(path, threads, ModelProject.DefaultCacheRoot)),
         "generic" => Engine(name, GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, BatchSize = 512 })),
