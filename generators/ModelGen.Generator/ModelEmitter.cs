@@ -365,7 +365,10 @@ internal sealed class ModelEmitter
     private void EmitBlock(int i)
     {
         var p = $"blk.{i}.";
-        Line($"/// <summary>Block {i}: attention, then the SwiGLU feed-forward, each added to the residual stream.</summary>");
+        Line($"/// <summary>");
+        Line($"/// Block {i}: attention, then the SwiGLU feed-forward, each added to the residual stream in the same pass as the");
+        Line($"/// norm that follows it (the feed-forward's in the next block's first norm, or the output norm).");
+        Line($"/// </summary>");
         Line(OptimizeNow);
         Line($"private void Block{i}(int n, int position)");
         Open();
@@ -378,8 +381,18 @@ internal sealed class ModelEmitter
         Line("var gate = _gate.AsSpan(0, n * FeedForwardLength);");
         Line("var up = _up.AsSpan(0, n * FeedForwardLength);");
         Line();
-        Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
-        Norm(p + "attn_norm.weight", "x", "xb");
+        if (i == 0)
+        {
+            Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
+            Norm(p + "attn_norm.weight", "x", "xb");
+        }
+        else
+        {
+            Line("// Attention: add the previous block's feed-forward output and normalise (one pass), project to queries, keys");
+            Line("// and values (one dispatch), rotate, cache, attend, project back.");
+            AddNorm(p + "attn_norm.weight", "x", "xb", "xb");
+        }
+
         ProjectTogether("xb", (p + "attn_q.weight", "q"), (p + "attn_k.weight", "k"), (p + "attn_v.weight", "v"));
         Bias(p + "attn_q.bias", "q");
         Bias(p + "attn_k.bias", "k");
@@ -393,13 +406,12 @@ internal sealed class ModelEmitter
         Line($"RotateAndCache(_keys[{i}], _values[{i}], q, k, v, n, position);");
         Line($"Attend(_keys[{i}], _values[{i}], q, attention, n, position);");
         Project(p + "attn_output.weight", "attention", "xb");
-        Line("Activations.Add(x, xb);");
         Line();
         bool fuseSwiGlu = _spec.FeedForwardLength % SwiGluChunk == 0;
         Line(fuseSwiGlu
-            ? "// Feed-forward: normalise, gate and up with SwiGLU (one dispatch), project back."
-            : "// Feed-forward: normalise, SwiGLU, project back.");
-        Norm(p + "ffn_norm.weight", "x", "xb");
+            ? "// Feed-forward: add the attention output and normalise (one pass), gate and up with SwiGLU (one dispatch), project back."
+            : "// Feed-forward: add the attention output and normalise (one pass), SwiGLU, project back.");
+        AddNorm(p + "ffn_norm.weight", "x", "xb", "xb");
         if (fuseSwiGlu)
         {
             ProjectTogether("xb", (p + "ffn_gate.weight", "gate"), (p + "ffn_up.weight", "up"));
@@ -413,7 +425,6 @@ internal sealed class ModelEmitter
         }
 
         Project(p + "ffn_down.weight", "gate", "xb");
-        Line("Activations.Add(x, xb);");
         Close();
         Line();
     }
@@ -427,7 +438,9 @@ internal sealed class ModelEmitter
         Line("var last = _x.AsSpan(first * EmbeddingLength, rows * EmbeddingLength);");
         Line("var normed = _xb.AsSpan(0, rows * EmbeddingLength);");
         Line("var logits = _logits.AsSpan(0, rows * VocabularySize);");
-        Norm("output_norm.weight", "last", "normed");
+        Line("// The last block's feed-forward output joins the residual stream here, in the final norm's pass; only the rows");
+        Line("// asked for, as the others are not read again.");
+        AddNorm("output_norm.weight", "last", "_xb.AsSpan(first * EmbeddingLength, rows * EmbeddingLength)", "normed");
         Project(Tied ? "token_embd.weight" : "output.weight", "normed", "logits", "rows", Tied ? " (tied: the output projection is the token embedding)" : "");
         Line("return logits;");
         Close();
@@ -448,6 +461,15 @@ internal sealed class ModelEmitter
         Line("else");
         Open();
         Line("MatrixKernels.MatMul<TWeight, TActivation>(weights, x, y, _scratch, _pool);");
+        Close();
+        Close();
+        Line();
+        Line("/// <summary><c>x += residual</c> and <c>y = RmsNorm(x)</c>, row by row in one pass; <paramref name=\"y\"/> may be <paramref name=\"residual\"/>.</summary>");
+        Line("private static void AddNormRows(Span<float> x, ReadOnlySpan<float> residual, Span<float> y, float[] weight)");
+        Open();
+        Line("for (int offset = 0; offset < x.Length; offset += EmbeddingLength)");
+        Open();
+        Line("RmsNorm.AddApply(x.Slice(offset, EmbeddingLength), residual.Slice(offset, EmbeddingLength), weight, y.Slice(offset, EmbeddingLength), RmsEpsilon);");
         Close();
         Close();
         Line();
@@ -570,6 +592,8 @@ internal sealed class ModelEmitter
     private const string OptimizeNow = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
 
     private void Norm(string tensor, string x, string y) => Line($"NormRows({x}, {y}, {Field(tensor)}); // {tensor}");
+
+    private void AddNorm(string tensor, string x, string residual, string y) => Line($"AddNormRows({x}, {residual}, {y}, {Field(tensor)}); // {tensor}");
 
     private void Bias(string tensor, string y)
     {

@@ -11,16 +11,26 @@ public sealed class CompiledModelTests
 {
     private const int Threads = 2;
 
+    /// <summary>Every architecture, and every weight format the kernels compute, with tied and untied outputs.</summary>
     public static TheoryData<string, GgmlType, bool> Models => new()
     {
+        { "llama", GgmlType.F32, false },
         { "llama", GgmlType.F16, false },
         { "llama", GgmlType.BF16, false },
         { "llama", GgmlType.Q8_0, false },
         { "llama", GgmlType.Q4_0, true },
+        { "llama", GgmlType.Q4_1, false },
+        { "llama", GgmlType.Q5_0, false },
+        { "qwen2", GgmlType.Q5_1, false },
+        { "qwen3", GgmlType.IQ4_NL, false },
         { "qwen2", GgmlType.Q8_0, false },
         { "qwen3", GgmlType.Q4_0, false },
+        { "llama", GgmlType.Q2_K, false },
+        { "llama", GgmlType.Q3_K, true },
         { "llama", GgmlType.Q4_K, false },
         { "qwen2", GgmlType.Q5_K, true },
+        { "qwen3", GgmlType.Q6_K, false },
+        { "llama", GgmlType.IQ4_XS, false },
     };
 
     [Theory]
@@ -29,7 +39,7 @@ public sealed class CompiledModelTests
     {
         var shape = type switch
         {
-            GgmlType.Q4_K or GgmlType.Q5_K => ModelFiles.KQuantMicro,
+            GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS => ModelFiles.KQuantMicro,
             GgmlType.BF16 => ModelFiles.OddFeedForwardMicro,
             _ => ModelShape.Micro,
         };
@@ -88,6 +98,37 @@ public sealed class CompiledModelTests
         Assert.Equal(5, generator.LastTokens.Length);
         using var generic = GenericModel.Load(path, new ModelOptions { Threads = Threads });
         Assert.Equal(string.Concat(generic.Generator.Generate("Hello", options)), string.Concat(pieces));
+    }
+
+    [Fact]
+    public void Decoding_with_sampling_allocates_nothing()
+    {
+        var path = ModelFiles.Get("llama", GgmlType.Q4_K, ModelFiles.KQuantMicro);
+        using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(path), path, Threads);
+        var model = compiled.Model;
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0.8f, Seed = 3 }, model.VocabularySize);
+        var history = new int[48];
+        history[0] = 1;
+
+        void Step(int position)
+        {
+            var logits = model.Forward(history.AsSpan(position, 1), position);
+            history[position + 1] = sampler.Sample(logits, history.AsSpan(0, position + 1));
+        }
+
+        for (int p = 0; p < 8; p++)
+        {
+            Step(p);   // warm-up: JIT, per-thread attention scratch
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int p = 8; p < 40; p++)
+        {
+            Step(p);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"32 decode steps of the compiled class with sampling allocated {allocated} bytes");
     }
 
     [Fact]

@@ -64,7 +64,16 @@ public sealed class GeneratorTests(ITestOutputHelper output)
             Assert.Contains($"MatrixKernels.MatMul<Q4_0, Q8_0, Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_attn_q, q, _blk{block}_attn_k, k, _blk{block}_attn_v, v, _scratch, _pool);", source);
             Assert.Contains($"MatrixKernels.MatMulSwiGlu<Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_ffn_gate, _blk{block}_ffn_up, gate, up, _scratch, _pool);", source);
             Assert.Contains($"Project<Q4_0, Q8_0>(_blk{block}_ffn_down, gate, xb, n);", source);
+
+            // Residual adds ride on the norm that follows them: the next block's first, or the output norm.
+            Assert.Contains($"AddNormRows(x, xb, xb, _blk{block}_ffn_norm); // blk.{block}.ffn_norm.weight", source);
+            Assert.Contains(
+                block == 0 ? "NormRows(x, xb, _blk0_attn_norm);" : $"AddNormRows(x, xb, xb, _blk{block}_attn_norm);",
+                source);
         }
+
+        Assert.Contains("AddNormRows(last, _xb.AsSpan(first * EmbeddingLength, rows * EmbeddingLength), normed, _output_norm);", source);
+        Assert.DoesNotContain("Activations.Add(", source);
 
         Assert.DoesNotContain($"Block{shape.BlockCount}(", source);
         Assert.DoesNotContain("switch", source);

@@ -19,6 +19,33 @@ public static class RmsNorm
         }
     }
 
+    /// <summary>
+    /// The residual connection and the next norm in one pass over <paramref name="x"/>: <c>x += residual</c>, then
+    /// <see cref="Apply"/> of the new <paramref name="x"/> into <paramref name="y"/>, bit for bit the two done apart.
+    /// <paramref name="y"/> may alias <paramref name="residual"/>: it is written only after every sum is taken.
+    /// </summary>
+    public static void AddApply(Span<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> weight, Span<float> y, float eps)
+    {
+        if (residual.Length != x.Length || weight.Length != x.Length || y.Length != x.Length)
+        {
+            throw new ArgumentException($"RmsNorm over {x.Length} values needs a residual, a weight and an output of the same length");
+        }
+
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = x[i] + residual[i];
+            x[i] = v;
+            sum += v * v;
+        }
+
+        float scale = ScaleOf(sum, x.Length, eps);
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = x[i] * scale * weight[i];
+        }
+    }
+
     /// <summary>Normalises each of the <c>x.Length / width</c> consecutive rows of <paramref name="x"/> in place.</summary>
     public static void ApplyRows(Span<float> x, int width, ReadOnlySpan<float> weight, float eps)
     {
@@ -38,7 +65,12 @@ public static class RmsNorm
             sum += v * v;
         }
 
-        float mean = (float)(sum / x.Length);
+        return ScaleOf(sum, x.Length, eps);
+    }
+
+    private static float ScaleOf(double sumOfSquares, int count, float eps)
+    {
+        float mean = (float)(sumOfSquares / count);
         return 1.0f / MathF.Sqrt(mean + eps);
     }
 }
