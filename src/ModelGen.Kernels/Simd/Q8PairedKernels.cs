@@ -220,18 +220,9 @@ internal static class Q8PairedKernels<TFormat>
         nint wo = 0, ao = 0;
         for (int g = 0; g < groups; g++, wo += Group * TFormat.BlockBytes, ao += Group * ActivationBytes)
         {
-            // Rows 0 and 2 in the lower eight lanes, 1 and 3 in the upper; so are activation rows 0 and 1.
-            var weightScales01 = Halves512(
-                FieldGather512.Gather(ref Unsafe.Add(ref w0, wo), TFormat.BlockBytes, weightFields),
-                rows > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref w1, wo), TFormat.BlockBytes, weightFields) : default);
-            var weightScales23 = rows > 2
-                ? Halves512(
-                    FieldGather512.Gather(ref Unsafe.Add(ref w2, wo), TFormat.BlockBytes, weightFields),
-                    rows > 3 ? FieldGather512.Gather(ref Unsafe.Add(ref w3, wo), TFormat.BlockBytes, weightFields) : default)
-                : default;
-            var activationScales = Halves512(
-                FieldGather512.Gather(ref Unsafe.Add(ref a0, ao), ActivationBytes, activationFields),
-                columns > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref a1, ao), ActivationBytes, activationFields) : default);
+            var (weightScales01, weightScales23, activationScales) = TileFields512<TRows, TColumns>(
+                ref Unsafe.Add(ref w0, wo), ref Unsafe.Add(ref w1, wo), ref Unsafe.Add(ref w2, wo), ref Unsafe.Add(ref w3, wo),
+                ref Unsafe.Add(ref a0, ao), ref Unsafe.Add(ref a1, ao), weightFields, activationFields);
 
             var lower = PairLanes(0);
             for (int pair = 0; pair < Group / 2; pair++, lower += Vector512.Create(2))
@@ -344,17 +335,9 @@ internal static class Q8PairedKernels<TFormat>
         nint wo = 0, ao = 0;
         for (int g = 0; g < groups; g++, wo += Group * TFormat.BlockBytes, ao += Group * ActivationBytes)
         {
-            var weights01 = Halves512(
-                FieldGather512.Gather(ref Unsafe.Add(ref w, wo), TFormat.BlockBytes, weightFields),
-                rows > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref w1, wo), TFormat.BlockBytes, weightFields) : default);
-            var weights23 = rows > 2
-                ? Halves512(
-                    FieldGather512.Gather(ref Unsafe.Add(ref w2, wo), TFormat.BlockBytes, weightFields),
-                    rows > 3 ? FieldGather512.Gather(ref Unsafe.Add(ref w3, wo), TFormat.BlockBytes, weightFields) : default)
-                : default;
-            var activations = Halves512(
-                FieldGather512.Gather(ref Unsafe.Add(ref a, ao), ActivationBytes, activationFields),
-                columns > 1 ? FieldGather512.Gather(ref Unsafe.Add(ref a1, ao), ActivationBytes, activationFields) : default);
+            var (weights01, weights23, activations) = TileFields512<TRows, TColumns>(
+                ref Unsafe.Add(ref w, wo), ref Unsafe.Add(ref w1, wo), ref Unsafe.Add(ref w2, wo), ref Unsafe.Add(ref w3, wo),
+                ref Unsafe.Add(ref a, ao), ref Unsafe.Add(ref a1, ao), weightFields, activationFields);
             var (s0, s1) = (activations.GetLower(), activations.GetUpper());
             (m00, m01) = RowMinimums<TColumns>(weights01.GetLower(), s0, s1, m00, m01);
             if (rows > 1)
@@ -376,6 +359,32 @@ internal static class Q8PairedKernels<TFormat>
         return Vector256.Create(
             Vector256.Sum(m00), Vector256.Sum(m01), Vector256.Sum(m10), Vector256.Sum(m11),
             Vector256.Sum(m20), Vector256.Sum(m21), Vector256.Sum(m30), Vector256.Sum(m31));
+    }
+
+    /// <summary>
+    /// The FP16 fields of one group of every row of a tile, as floats: weight rows 0 and 2 in the lower eight lanes of
+    /// the first two vectors, rows 1 and 3 in their upper; activation rows 0 and 1 likewise in the third. Rows the
+    /// tile lacks are not read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Weights01, Vector512<float> Weights23, Vector512<float> Activations) TileFields512<TRows, TColumns>(
+        ref byte w0, ref byte w1, ref byte w2, ref byte w3, ref byte a0, ref byte a1, in FieldGather512.Fields weightFields, in FieldGather512.Fields activationFields)
+        where TRows : struct, ITileExtent
+        where TColumns : struct, ITileExtent
+    {
+        int rows = TRows.Value, columns = TColumns.Value;
+        var weights01 = Halves512(
+            FieldGather512.Gather(ref w0, TFormat.BlockBytes, weightFields),
+            rows > 1 ? FieldGather512.Gather(ref w1, TFormat.BlockBytes, weightFields) : default);
+        var weights23 = rows > 2
+            ? Halves512(
+                FieldGather512.Gather(ref w2, TFormat.BlockBytes, weightFields),
+                rows > 3 ? FieldGather512.Gather(ref w3, TFormat.BlockBytes, weightFields) : default)
+            : default;
+        var activations = Halves512(
+            FieldGather512.Gather(ref a0, ActivationBytes, activationFields),
+            columns > 1 ? FieldGather512.Gather(ref a1, ActivationBytes, activationFields) : default);
+        return (weights01, weights23, activations);
     }
 
     /// <summary>A group's <c>m * s</c> terms of one weight row, added to its sums with activation rows 0 and, if there is one, 1.</summary>
