@@ -8,7 +8,7 @@ using ModelGen.TestSupport;
 namespace ModelGen.Kernels.Tests;
 
 /// <summary>The fused products of the compiled model against the separate products they replace, bit for bit.</summary>
-public class FusedMatVecTests
+public class FusedProductsTests
 {
     private const int Columns = 256;
 
