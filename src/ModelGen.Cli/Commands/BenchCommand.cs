@@ -49,7 +49,16 @@ internal static class BenchCommand
             {
                 Console.Error.WriteLine($"modelgen: benchmarking {name}");
                 using var engine = Open(name, path, t, p + n + 16);
-                rows.Add(EngineBenchmark.Run(engine, p, n, r));
+                try
+                {
+                    rows.Add(EngineBenchmark.Run(engine, p, n, r));
+                }
+                catch (Exception e) when (name == "generated" && e is MissingMethodException or MissingFieldException or TypeLoadException)
+                {
+                    // The class is compiled against the repository's current sources, and runs on this build's runtime.
+                    throw new NotSupportedException(
+                        $"the compiled model does not fit this modelgen's runtime: the ModelGen sources changed since modelgen was built, so rebuild it ({e.Message})");
+                }
             }
 
             double roofline = bandwidth / weightBytes;
