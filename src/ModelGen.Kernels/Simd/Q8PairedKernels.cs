@@ -490,6 +490,12 @@ internal static class Q8PairedKernels<TFormat>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Dot512(ref byte w, ref byte a, int blocks)
     {
+        if (blocks < Group)
+        {
+            // A short row: what the general path returns (zeros added to this, which change no bit), without its calls.
+            return UngroupedDot256(ref w, ref a, blocks);
+        }
+
         var weightScales = FieldGather512.Create(TFormat.BlockBytes, 0);
         var activationScales = FieldGather512.Create(ActivationBytes, 0);
         var weightMinimums = FieldGather512.Create(TFormat.BlockBytes, 2);
@@ -523,12 +529,13 @@ internal static class Q8PairedKernels<TFormat>
 
     /// <summary>
     /// A 512-bit dot's result: its float lanes summed, plus the sum of its <c>m * s</c> terms, plus the 256-bit dot of
-    /// the <paramref name="tail"/> blocks after the last whole group at <paramref name="w"/> and <paramref name="a"/>.
+    /// the <paramref name="tail"/> blocks after the last whole group at <paramref name="w"/> and <paramref name="a"/>
+    /// (fewer than a group, so <see cref="Dot256"/> would hand them straight to <see cref="UngroupedDot256"/>).
     /// </summary>
     /// <remarks>The one place that orders these additions, for <see cref="Dot512"/> and the tiles alike.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Total512(Vector512<float> sums, float minimums, ref byte w, ref byte a, int tail) =>
-        Vector512.Sum(sums) + minimums + (tail > 0 ? Dot256(ref w, ref a, tail) : 0);
+        Vector512.Sum(sums) + minimums + (tail > 0 ? UngroupedDot256(ref w, ref a, tail) : 0);
 
     /// <summary>Block <paramref name="index"/> of a group: its products, in four float lanes, scaled by lane <paramref name="lane"/> of <paramref name="scales"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
