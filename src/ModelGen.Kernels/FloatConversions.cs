@@ -27,6 +27,14 @@ public static class FloatConversions
     public static float HalfToSingle(Half value) =>
         BitConverter.UInt32BitsToSingle(HalfBitsToSingle.Convert(BitConverter.HalfToUInt16Bits(value)));
 
+    /// <summary>
+    /// <see cref="HalfToSingle(Half)"/> as one load from a table of all 65,536 values (ggml's <c>ggml_table_f32_f16</c>,
+    /// which it uses without F16C): for kernels that convert FP16 scales one at a time, where the arithmetic
+    /// conversion costs a dozen instructions. 256 KiB, built on first use.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToSingleByTable(ushort bits) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(HalfTable.Values), bits);
+
     /// <summary><c>ggml_compute_fp32_to_fp16</c> (or F16C's conversion, for <see cref="HalfNaN.KeepPayload"/>).</summary>
     public static Half SingleToHalf(float value, HalfNaN nan = HalfNaN.Canonical)
     {
@@ -421,5 +429,22 @@ public static class FloatConversions
             var rounded = (w + Vector512.Create(0x7FFFu) + ((w >> 16) & Vector512<uint>.One)) >> 16;
             return Vector512.ConditionalSelect(isNaN, (w >> 16) | Vector512.Create(QuietBit), rounded);
         }
+    }
+}
+
+/// <summary>Every FP16 value as FP32, indexed by its bits: <see cref="FloatConversions.HalfToSingleByTable"/>.</summary>
+file static class HalfTable
+{
+    public static readonly float[] Values = Create();
+
+    private static float[] Create()
+    {
+        var values = new float[ushort.MaxValue + 1];
+        for (int bits = 0; bits < values.Length; bits++)
+        {
+            values[bits] = FloatConversions.HalfToSingle(BitConverter.UInt16BitsToHalf((ushort)bits));
+        }
+
+        return values;
     }
 }

@@ -29,11 +29,12 @@ public sealed class FloatConversionTests
     }
 
     [Fact]
-    public void Scalar_HalfToSingle_equals_ggml_for_all_65536_halves()
+    public void Scalar_HalfToSingle_and_its_table_equal_ggml_for_all_65536_halves()
     {
         var expected = GgmlReference.Dequantize(GgmlType.F16, MemoryMarshal.AsBytes(AllHalfBits.AsSpan()), AllHalfBits.Length);
         var actual = AllHalfBits.Select(h => FloatConversions.HalfToSingle(BitConverter.UInt16BitsToHalf(h))).ToArray();
         AssertBitsEqual(expected, actual);
+        AssertBitsEqual(expected, AllHalfBits.Select(FloatConversions.HalfToSingleByTable).ToArray());
     }
 
     [Theory]

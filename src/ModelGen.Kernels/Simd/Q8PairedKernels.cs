@@ -747,7 +747,8 @@ internal static class Q8PairedKernels<TFormat>
         _ => ByteDot.MultiplyAddU8S8(weights.AsByte(), activations),
     };
 
+    /// <summary>A block's FP16 field by table: it serves the tails and the scalar path, one block at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Half(ref byte block, int offset) =>
-        FloatConversions.HalfToSingle(Unsafe.ReadUnaligned<Half>(ref Unsafe.Add(ref block, offset)));
+        FloatConversions.HalfToSingleByTable(Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref block, offset)));
 }
