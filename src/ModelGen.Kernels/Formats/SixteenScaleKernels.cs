@@ -107,6 +107,9 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         return sum;
     }
 
+    /// <summary><see cref="IWeightFormat{TActivation}.TryDotTile"/>: on the 512-bit path, see <see cref="KQuant512{TFormat, TKernel}"/>.</summary>
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => KQuant512<TFormat, Kernel512>.TryDotTile(path, tile);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
     {
