@@ -19,9 +19,10 @@ public abstract class WeightTileTests<TWeight, TActivation>
 
     /// <summary>
     /// Below, at and around the eight-block groups whose scales the vector paths convert together; 33 adds a tail to
-    /// whole groups (blocks of the larger of the two formats).
+    /// whole groups (blocks of the larger of the two formats). For the K-quants, whose dots take super-blocks in pairs,
+    /// odd counts leave one over.
     /// </summary>
-    private static readonly int[] BlockCounts = [1, 3, 7, 8, 9, 17, 33];
+    private static readonly int[] BlockCounts = [1, 2, 3, 7, 8, 9, 17, 33];
 
     private static readonly int[] Seeds = [1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -142,8 +143,38 @@ public sealed class Q5_1TileTests : WeightTileTests<Q5_1, Q8_1>;
 
 public sealed class IQ4_NLTileTests : WeightTileTests<IQ4_NL, Q8_0>;
 
+/// <summary>
+/// The K-quants' tiles (<c>KQuant512</c>): taken on the 512-bit path from two activation rows on, declined otherwise.
+/// </summary>
+public abstract class KQuantTileTests<TWeight> : WeightTileTests<TWeight, Q8_K>
+    where TWeight : IWeightFormat<Q8_K>
+{
+    [Theory]
+    [MemberData(nameof(SimdPathData.Supported), MemberType = typeof(SimdPathData))]
+    public void Tiles_are_taken_on_the_512_bit_path_with_two_activation_rows_or_more(SimdPath path)
+    {
+        int weightRowBytes = TWeight.BlockBytes;
+        var weights = new byte[weightRowBytes];
+        var activations = new byte[2 * Q8_K.BlockBytes];
+        var output = new float[2];
+
+        Assert.Equal(path == SimdPath.Vector512, TryDotTile(path, new WeightTile(weights, weightRowBytes, 1, activations, Q8_K.BlockBytes, 2, 256, output, 1)));
+        Assert.False(TryDotTile(path, new WeightTile(weights, weightRowBytes, 1, activations, Q8_K.BlockBytes, 1, 256, output, 1)));
+    }
+}
+
+public sealed class Q2_KTileTests : KQuantTileTests<Q2_K>;
+
+public sealed class Q3_KTileTests : KQuantTileTests<Q3_K>;
+
+public sealed class Q4_KTileTests : KQuantTileTests<Q4_K>;
+
+public sealed class Q5_KTileTests : KQuantTileTests<Q5_K>;
+
+public sealed class Q6_KTileTests : KQuantTileTests<Q6_K>;
+
 /// <summary>A format without a tiled kernel: the default declines and the tile is <c>Dot</c> pair by pair.</summary>
-public sealed class Q4_KTileTests : WeightTileTests<Q4_K, Q8_K>
+public sealed class IQ4_XSTileTests : WeightTileTests<IQ4_XS, Q8_K>
 {
     [Fact]
     public void Default_TryDotTile_declines() =>

@@ -198,7 +198,7 @@ public readonly unsafe struct IQ4_XS : IWeightFormat<Q8_K>
             Block512(x, ref y, grid, spreads, ref first);
         }
 
-        return first.Sum() + second.Sum();
+        return Accumulators512.Total(first, second);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -144,6 +144,8 @@ public readonly unsafe struct Q2_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         SixteenScaleKernels<Q2_K>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => SixteenScaleKernels<Q2_K>.TryDotTile(path, tile);
+
     static bool ISixteenScaleFormat.OffsetsScaledByD => false;
 
     static int ISixteenScaleFormat.OffsetShift => 0;

@@ -131,6 +131,8 @@ public readonly unsafe struct Q3_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         SixteenScaleKernels<Q3_K>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => SixteenScaleKernels<Q3_K>.TryDotTile(path, tile);
+
     // Stored quants are q + 4, in [0, 7]: offsets are 4 * scale.
 
     static bool ISixteenScaleFormat.OffsetsScaledByD => true;

@@ -43,6 +43,8 @@ public readonly unsafe struct Q4_K : IWeightFormat<Q8_K>, IScaleMinFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         ScaleMinKernels<Q4_K>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => ScaleMinKernels<Q4_K>.TryDotTile(path, tile);
+
     /// <summary><c>quantize_row_q4_K_ref</c>.</summary>
     public static void QuantizeReference(ReadOnlySpan<float> values, Span<byte> blocks)
     {

@@ -122,6 +122,8 @@ public readonly unsafe struct Q6_K : IWeightFormat<Q8_K>, ISixteenScaleFormat
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
         SixteenScaleKernels<Q6_K>.Dot(path, weights, activations, count);
 
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => SixteenScaleKernels<Q6_K>.TryDotTile(path, tile);
+
     // Stored quants are q + 32, in [0, 63]: offsets are 32 * scale.
 
     static bool ISixteenScaleFormat.OffsetsScaledByD => true;

@@ -73,7 +73,7 @@ internal static unsafe class ScaleMinKernels<TFormat>
         {
             fixed (byte* pinned = weights)
             {
-                return Dot512(pinned, ref y, blocks);
+                return KQuant512<TFormat, Kernel512>.Dot(pinned, ref y, blocks);
             }
         }
 
@@ -117,41 +117,8 @@ internal static unsafe class ScaleMinKernels<TFormat>
         return sum;
     }
 
-    /// <remarks>Two super-blocks per iteration, into two sets of accumulators: independent chains the core overlaps.</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Dot512(byte* x, ref BlockQ8K y, int blocks)
-    {
-        var spreads = new Spreads512(32);
-        Accumulators512 first = default, second = default;
-        int i = 0;
-        for (; i + 2 <= blocks; i += 2, x += 2 * TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 2))
-        {
-            Block512(x, ref y, spreads, ref first);
-            Block512(x + TFormat.BlockBytes, ref Unsafe.Add(ref y, 1), spreads, ref second);
-        }
-
-        if (i < blocks)
-        {
-            Block512(x, ref y, spreads, ref first);
-        }
-
-        return first.Sum() + second.Sum();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block512(byte* x, ref BlockQ8K y, in Spreads512 spreads, ref Accumulators512 acc)
-    {
-        KQuants.UnpackScalesAndMins(ref x[ScalesOffset], out ulong scales, out ulong mins);
-        var scales16 = Vector512.WidenLower(Vector512.CreateScalar(scales).AsByte()).AsInt16();
-        ref sbyte q8 = ref y.Qs[0];
-        var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spreads.First))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
-        acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(y.D * KQuants.HalfToSingle(D(ref *x))), Vector512.ConvertToSingle(sums), acc.Sums);
-        acc.Offsets = Vector256.FusedMultiplyAdd(
-            Vector256.Create(-y.D * KQuants.HalfToSingle(DMin(ref *x))), Vector256.ConvertToSingle(MinsDot256(mins, ref y)), acc.Offsets);
-    }
+    /// <summary><see cref="IWeightFormat{TActivation}.TryDotTile"/>: on the 512-bit path, see <see cref="KQuant512{TFormat, TKernel}"/>.</summary>
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => KQuant512<TFormat, Kernel512>.TryDotTile(path, tile);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
@@ -233,8 +200,11 @@ internal static unsafe class ScaleMinKernels<TFormat>
 
     /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in eight lanes, whose sum is the dot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) =>
-        WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16());
+    private static Vector256<int> MinsDot256(ulong mins, ref BlockQ8K y) => WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), MinPairs256(mins));
+
+    /// <summary><see cref="MinPairs"/> in int16 lanes, to meet Q8_K's sixteen sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> MinPairs256(ulong mins) => Vector256.WidenLower(MinPairs(mins).ToVector256Unsafe()).AsInt16();
 
     /// <summary><see cref="MinsDot(ulong, ref BlockQ8K)"/> in four lanes, whose sum is the dot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -249,4 +219,27 @@ internal static unsafe class ScaleMinKernels<TFormat>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> MinPairs(ulong mins) =>
         Vector128.Shuffle(Vector128.CreateScalar(mins).AsByte(), Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+
+    /// <summary>The family's fields for <see cref="KQuant512{TFormat, TKernel}"/>: mins scaled by <c>dmin</c>.</summary>
+    internal readonly struct Kernel512 : IKQuant512
+    {
+        public static int SubBlockSize => 32;
+
+        public static bool OffsetsScaledByD => false;
+
+        public static int OffsetShift => 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<short> Scales512(byte* block, out Vector256<short> offsets, out float d, out float offsetScale)
+        {
+            KQuants.UnpackScalesAndMins(ref block[ScalesOffset], out ulong scales, out ulong mins);
+            offsets = MinPairs256(mins);
+            d = KQuants.HalfToSingle(D(ref *block));
+            offsetScale = KQuants.HalfToSingle(DMin(ref *block));
+            return Vector512.WidenLower(Vector512.CreateScalar(scales).AsByte()).AsInt16();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Quants512(byte* block, int quarter) => TFormat.Quants512(block, quarter);
+    }
 }

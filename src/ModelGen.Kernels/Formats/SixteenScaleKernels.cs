@@ -64,7 +64,7 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         {
             fixed (byte* pinned = weights)
             {
-                return Dot512(pinned, ref y, blocks);
+                return KQuant512<TFormat, Kernel512>.Dot(pinned, ref y, blocks);
             }
         }
 
@@ -107,49 +107,8 @@ internal static unsafe class SixteenScaleKernels<TFormat>
         return sum;
     }
 
-    /// <remarks>Two super-blocks per iteration, into two sets of accumulators: independent chains the core overlaps.</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Dot512(byte* x, ref BlockQ8K y, int blocks)
-    {
-        var spreads = new Spreads512(16);
-        Accumulators512 first = default, second = default;
-        int i = 0;
-        for (; i + 2 <= blocks; i += 2, x += 2 * TFormat.BlockBytes, y = ref Unsafe.Add(ref y, 2))
-        {
-            Block512(x, ref y, spreads, ref first);
-            Block512(x + TFormat.BlockBytes, ref Unsafe.Add(ref y, 1), spreads, ref second);
-        }
-
-        if (i < blocks)
-        {
-            Block512(x, ref y, spreads, ref first);
-        }
-
-        return first.Sum() + second.Sum();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block512(byte* x, ref BlockQ8K y, in Spreads512 spreads, ref Accumulators512 acc)
-    {
-        var (scales, offsets) = TFormat.Scales(ref *x);
-        var scales16 = Vector512.WidenLower(scales.ToVector256Unsafe().ToVector512Unsafe());
-        ref sbyte q8 = ref y.Qs[0];
-        var sums = ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 0), Vector512.LoadUnsafe(ref q8), WordShuffle.Permute(scales16, spreads.First))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 1), Vector512.LoadUnsafe(ref q8, 64), WordShuffle.Permute(scales16, spreads.Second))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 2), Vector512.LoadUnsafe(ref q8, 128), WordShuffle.Permute(scales16, spreads.Third))
-            + ScaledByteDot.MultiplyAddU8S8(TFormat.Quants512(x, 3), Vector512.LoadUnsafe(ref q8, 192), WordShuffle.Permute(scales16, spreads.Fourth));
-        float d = y.D * TFormat.D(ref *x);
-        if (TFormat.OffsetsScaledByD)
-        {
-            var offsetDots = WordDot.MultiplyAdd(Vector256.LoadUnsafe(ref y.BSums[0]), scales16.GetLower()) << TFormat.OffsetShift;
-            acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums - offsetDots.ToVector512()), acc.Sums);
-        }
-        else
-        {
-            acc.Sums = Vector512.FusedMultiplyAdd(Vector512.Create(d), Vector512.ConvertToSingle(sums), acc.Sums);
-            acc.Offsets = Vector256.FusedMultiplyAdd(Vector256.Create(-y.D * TFormat.OffsetScale(ref *x)), Vector256.ConvertToSingle(OffsetDots(ref y, offsets)), acc.Offsets);
-        }
-    }
+    /// <summary><see cref="IWeightFormat{TActivation}.TryDotTile"/>: on the 512-bit path, see <see cref="KQuant512{TFormat, TKernel}"/>.</summary>
+    public static bool TryDotTile(SimdPath path, in WeightTile tile) => KQuant512<TFormat, Kernel512>.TryDotTile(path, tile);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Dot256(ref byte x, ref BlockQ8K y, int blocks)
@@ -235,5 +194,30 @@ internal static unsafe class SixteenScaleKernels<TFormat>
     {
         var scale = Vector128.WidenLower(PackedQuants.Lookup(scales, Vector128.Create((byte)s)));
         return ScaledByteDot.MultiplyAddU8S8(TFormat.Quants128(ref x, s), Vector128.LoadUnsafe(ref q8, (nuint)(16 * s)), scale);
+    }
+
+    /// <summary>The family's fields for <see cref="KQuant512{TFormat, TKernel}"/>.</summary>
+    internal readonly struct Kernel512 : IKQuant512
+    {
+        public static int SubBlockSize => 16;
+
+        public static bool OffsetsScaledByD => TFormat.OffsetsScaledByD;
+
+        public static int OffsetShift => TFormat.OffsetShift;
+
+        /// <remarks>A biased format's offsets are its scales: widened once, for both.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<short> Scales512(byte* block, out Vector256<short> offsets, out float d, out float offsetScale)
+        {
+            var (scales, packedOffsets) = TFormat.Scales(ref *block);
+            var scales16 = Vector512.WidenLower(scales.ToVector256Unsafe().ToVector512Unsafe());
+            offsets = TFormat.OffsetsScaledByD ? scales16.GetLower() : Vector256.WidenLower(packedOffsets.ToVector256Unsafe());
+            d = TFormat.D(ref *block);
+            offsetScale = TFormat.OffsetsScaledByD ? d : TFormat.OffsetScale(ref *block);
+            return scales16;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Quants512(byte* block, int quarter) => TFormat.Quants512(block, quarter);
     }
 }
