@@ -14,16 +14,11 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
 fi
 command -v npm >/dev/null || { echo "fetch-llamacpp: npm is needed to fetch @node-llama-cpp/linux-x64@$version" >&2; exit 1; }
 
-mkdir -p "$(dirname "$dest")"
-exec 9>"$dest.lock"
-flock 9
-[ -f "$dest/.complete" ] && exit 0   # another build fetched it while we waited
-
-work=$(mktemp -d "$(dirname "$dest")/fetch.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/fetch-lib.sh"
+begin_fetch "$dest"
 echo "fetch-llamacpp: fetching @node-llama-cpp/linux-x64@$version" >&2
 (cd "$work" && npm pack --silent "@node-llama-cpp/linux-x64@$version" >/dev/null)
 tar -xzf "$work"/*.tgz -C "$work"
 rm -rf "$dest"
 mv "$work/package/bins/linux-x64" "$dest"
-touch "$dest/.complete"
+end_fetch

@@ -13,13 +13,8 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
 fi
 command -v apt-get >/dev/null || { echo "fetch-qemu: apt-get is needed to fetch Debian's qemu-user-static" >&2; exit 1; }
 
-mkdir -p "$(dirname "$dest")"
-exec 9>"$dest.lock"
-flock 9
-[ -f "$dest/.complete" ] && exit 0   # another build fetched it while we waited
-
-work=$(mktemp -d "$(dirname "$dest")/fetch.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/fetch-lib.sh"
+begin_fetch "$dest"
 echo "fetch-qemu: fetching Debian's qemu-user-static" >&2
 # A fresh machine may have no package lists yet; reading them needs root, as apt does.
 if ! (cd "$work" && apt-get download -qq qemu-user-static 2>/dev/null); then
@@ -30,4 +25,4 @@ dpkg-deb -x "$work"/qemu-user-static_*.deb "$work/root"
 rm -rf "$dest"
 mkdir -p "$dest"
 mv "$work/root/usr/bin/qemu-x86_64-static" "$dest/"
-touch "$dest/.complete"
+end_fetch
