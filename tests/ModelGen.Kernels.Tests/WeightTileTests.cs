@@ -15,6 +15,14 @@ public abstract class WeightTileTests<TWeight, TActivation>
     /// <summary>Beyond two 4 x 2 register tiles in each direction, with a remainder.</summary>
     private const int MaxRows = 9;
 
+    /// <summary>
+    /// Weight rows of the longer tiles a matrix-vector product hands out: one and two 16-row batches with and without
+    /// rows left over, against one and two activation rows.
+    /// </summary>
+    private static readonly int[] BatchRows = [16, 17, 32, 35];
+
+    private const int MaxBatchRows = 35;
+
     private const int MaxActivationRows = 5;
 
     /// <summary>
@@ -35,14 +43,14 @@ public abstract class WeightTileTests<TWeight, TActivation>
             foreach (int seed in Seeds)
             {
                 int count = blocks * Math.Max(TWeight.BlockSize, TActivation.BlockSize);
-                var (weights, weightStride) = Rows<TWeight>(count, MaxRows, padding: seed % 3 * 5, seed, (w, values) => TWeight.QuantizeReference(values, w));
+                var (weights, weightStride) = Rows<TWeight>(count, MaxBatchRows, padding: seed % 3 * 5, seed, (w, values) => TWeight.QuantizeReference(values, w));
                 var (activations, activationStride) = Rows<TActivation>(
                     count, MaxActivationRows, padding: seed % 2 * 7, seed + 50, (a, values) => TActivation.Quantize(path, values, a));
                 int weightRowBytes = count / TWeight.BlockSize * TWeight.BlockBytes;
                 int activationRowBytes = count / TActivation.BlockSize * TActivation.BlockBytes;
 
-                var expected = new float[MaxActivationRows, MaxRows];
-                for (int r = 0; r < MaxRows; r++)
+                var expected = new float[MaxActivationRows, MaxBatchRows];
+                for (int r = 0; r < MaxBatchRows; r++)
                 {
                     for (int t = 0; t < MaxActivationRows; t++)
                     {
@@ -54,6 +62,14 @@ public abstract class WeightTileTests<TWeight, TActivation>
                 for (int rows = 1; rows <= MaxRows; rows++)
                 {
                     for (int activationRows = 1; activationRows <= MaxActivationRows; activationRows++)
+                    {
+                        CheckTile(path, weights, weightStride, rows, activations, activationStride, activationRows, count, expected, $"{blocks} blocks, seed {seed}");
+                    }
+                }
+
+                foreach (int rows in BatchRows)
+                {
+                    for (int activationRows = 1; activationRows <= 2; activationRows++)
                     {
                         CheckTile(path, weights, weightStride, rows, activations, activationStride, activationRows, count, expected, $"{blocks} blocks, seed {seed}");
                     }
@@ -108,7 +124,7 @@ public abstract class WeightTileTests<TWeight, TActivation>
                 uint wanted = BitConverter.SingleToUInt32Bits(r < rows ? expected[t, r] : float.NaN);
                 if (actual != wanted)
                 {
-                    Assert.Fail($"{path}, {context}, {rows} x {activationRows} tile: output ({r}, {t}) is 0x{actual:X8}, Dot gives 0x{wanted:X8} ({expected[t, Math.Min(r, MaxRows - 1)]})");
+                    Assert.Fail($"{path}, {context}, {rows} x {activationRows} tile: output ({r}, {t}) is 0x{actual:X8}, Dot gives 0x{wanted:X8} ({expected[t, Math.Min(r, MaxBatchRows - 1)]})");
                 }
             }
         }

@@ -54,7 +54,7 @@ internal interface IQ8PairedFormat : IBlockFormat
 /// .NET has no F16C, so converting two FP16 scales per block one at a time would cost more than the integer
 /// work. The vector paths therefore take blocks eight at a time and convert their sixteen scales in one go.
 /// </remarks>
-internal static class Q8PairedKernels<TFormat>
+internal static partial class Q8PairedKernels<TFormat>
     where TFormat : IQ8PairedFormat
 {
     private const int BlockSize = 32;
@@ -139,7 +139,7 @@ internal static class Q8PairedKernels<TFormat>
     /// </remarks>
     public static bool TryDotTile(SimdPath path, in WeightTile tile)
     {
-        if (path != SimdPath.Vector512 || tile.ActivationRows < 2)
+        if (path != SimdPath.Vector512)
         {
             return false;
         }
@@ -151,6 +151,12 @@ internal static class Q8PairedKernels<TFormat>
 
         int blocks = tile.Count / BlockSize;
         tile.Check(blocks * TFormat.BlockBytes, blocks * ActivationBytes);
+        if (tile.ActivationRows == 1)
+        {
+            RowBatches512(tile, blocks);
+            return true;
+        }
+
         ref byte w = ref MemoryMarshal.GetReference(tile.Weights);
         ref float y = ref MemoryMarshal.GetReference(tile.Output);
         int r = 0;
@@ -496,14 +502,26 @@ internal static class Q8PairedKernels<TFormat>
             return UngroupedDot256(ref w, ref a, blocks);
         }
 
+        int groups = blocks / Group;
+        var sums = GroupSums512(ref w, ref a, groups, out float minimums);
+        nint grouped = groups * Group;
+        return Total512(sums, minimums, ref Unsafe.Add(ref w, grouped * TFormat.BlockBytes), ref Unsafe.Add(ref a, grouped * ActivationBytes), blocks - (int)grouped);
+    }
+
+    /// <summary>
+    /// The float lanes of <see cref="Dot512"/> over its whole <paramref name="groups"/>, and the sum of their
+    /// <c>m * s</c> terms (0 unless the format has minimums).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GroupSums512(ref byte w, ref byte a, int groups, out float minimumSum)
+    {
         var weightScales = FieldGather512.Create(TFormat.BlockBytes, 0);
         var activationScales = FieldGather512.Create(ActivationBytes, 0);
         var weightMinimums = FieldGather512.Create(TFormat.BlockBytes, 2);
         var activationSums = FieldGather512.Create(ActivationBytes, 2);
         var sums = Vector512<float>.Zero;
         var minimums = Vector256<float>.Zero;
-        int b = 0;
-        for (; b + Group <= blocks; b += Group)
+        for (int g = 0; g < groups; g++)
         {
             var scales = HalfProducts512(
                 FieldGather512.Gather(ref w, TFormat.BlockBytes, weightScales),
@@ -524,7 +542,8 @@ internal static class Q8PairedKernels<TFormat>
             a = ref Unsafe.Add(ref a, Group * ActivationBytes);
         }
 
-        return Total512(sums, Vector256.Sum(minimums), ref w, ref a, blocks - b);
+        minimumSum = HasMinimum ? Vector256.Sum(minimums) : 0;
+        return sums;
     }
 
     /// <summary>
@@ -532,10 +551,14 @@ internal static class Q8PairedKernels<TFormat>
     /// the <paramref name="tail"/> blocks after the last whole group at <paramref name="w"/> and <paramref name="a"/>
     /// (fewer than a group, so <see cref="Dot256"/> would hand them straight to <see cref="UngroupedDot256"/>).
     /// </summary>
-    /// <remarks>The one place that orders these additions, for <see cref="Dot512"/> and the tiles alike.</remarks>
+    /// <remarks>
+    /// The one place that orders these additions for one pair, for <see cref="Dot512"/> and the tiles alike;
+    /// <see cref="Rows16"/> orders them the same for sixteen. The lanes are summed by <see cref="HalvingSums"/>, whose
+    /// order a batch of rows can reproduce.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Total512(Vector512<float> sums, float minimums, ref byte w, ref byte a, int tail) =>
-        Vector512.Sum(sums) + minimums + (tail > 0 ? UngroupedDot256(ref w, ref a, tail) : 0);
+        HalvingSums.Of(sums) + minimums + (tail > 0 ? UngroupedDot256(ref w, ref a, tail) : 0);
 
     /// <summary>Block <paramref name="index"/> of a group: its products, in four float lanes, scaled by lane <paramref name="lane"/> of <paramref name="scales"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -610,6 +633,7 @@ internal static class Q8PairedKernels<TFormat>
     }
 
     /// <inheritdoc cref="UngroupedDot128"/>
+    /// <remarks>Each block's lanes are summed by <see cref="HalvingSums"/>, so that <see cref="TailSums16"/> can do sixteen rows' at once.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float UngroupedDot256(ref byte w, ref byte a, int blocks)
     {
@@ -617,7 +641,7 @@ internal static class Q8PairedKernels<TFormat>
         for (int b = 0; b < blocks; b++)
         {
             var scale = Vector256.Create(Half(ref w, 0) * Half(ref a, 0));
-            sum += Vector256.Sum(Step256(ref w, ref a, 0, scale, Vector256<float>.Zero));
+            sum += HalvingSums.Of(Step256(ref w, ref a, 0, scale, Vector256<float>.Zero));
             sum += HasMinimum ? Half(ref w, 2) * Half(ref a, 2) : 0;
             w = ref Unsafe.Add(ref w, TFormat.BlockBytes);
             a = ref Unsafe.Add(ref a, ActivationBytes);

@@ -1,0 +1,123 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelGen.Kernels.Simd;
+
+/// <summary>Matrix-vector products on the 512-bit path: sixteen weight rows against one activation row at a time.</summary>
+/// <remarks>
+/// <para>
+/// A dot of one row ends in work that does not vectorise within the row: summing its float lanes, and the blocks after
+/// its last whole group, each of which converts its own scales and sums its own eight lanes. For a row of 18 blocks
+/// (a 576-wide model) that end costs as much as a group; for a row of 2 blocks (a 64-wide model's output projection)
+/// it is all there is. Across sixteen rows the same work vectorises: lane r of a batch's vectors belongs to row r.
+/// </para>
+/// <para>
+/// Every output equals <see cref="Dot512"/>'s bit for bit: the groups run row by row through the same code, the lane
+/// sums follow <see cref="HalvingSums"/>' order transposed, and each tail block is scaled, summed and added in
+/// <see cref="UngroupedDot256"/>'s order, with the same float operations lane by lane.
+/// </para>
+/// </remarks>
+internal static partial class Q8PairedKernels<TFormat>
+{
+    /// <summary>Weight rows per batch: one 512-bit vector of outputs.</summary>
+    private const int BatchRows = 16;
+
+    /// <summary>Every row of a one-activation-row tile: whole batches by <see cref="Rows16"/>, the rest by <see cref="Dot512"/>.</summary>
+    private static void RowBatches512(in WeightTile tile, int blocks)
+    {
+        ref byte w = ref MemoryMarshal.GetReference(tile.Weights);
+        ref byte a = ref MemoryMarshal.GetReference(tile.Activations);
+        ref float y = ref MemoryMarshal.GetReference(tile.Output);
+        nint stride = tile.WeightStride;
+        int r = 0;
+        for (; r + BatchRows <= tile.Rows; r += BatchRows)
+        {
+            Rows16(ref Unsafe.Add(ref w, r * stride), stride, ref a, blocks).StoreUnsafe(ref Unsafe.Add(ref y, r));
+        }
+
+        for (; r < tile.Rows; r++)
+        {
+            Unsafe.Add(ref y, r) = Dot512(ref Unsafe.Add(ref w, r * stride), ref a, blocks);
+        }
+    }
+
+    /// <summary>Lane r: <see cref="Dot512"/> of weight row r, <paramref name="stride"/> bytes after row r - 1, with <paramref name="a"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private static Vector512<float> Rows16(ref byte w, nint stride, ref byte a, int blocks)
+    {
+        int groups = blocks / Group;
+        nint grouped = groups * Group;
+        ref byte tail = ref Unsafe.Add(ref w, grouped * TFormat.BlockBytes);
+        ref byte tailActivations = ref Unsafe.Add(ref a, grouped * ActivationBytes);
+        if (groups == 0)
+        {
+            return TailSums16(ref tail, stride, ref tailActivations, blocks);
+        }
+
+        // Each row's float lanes go through memory, which costs two accesses a row: kept in registers, sixteen
+        // accumulators and a group's operands do not fit.
+        Span<float> lanes = stackalloc float[BatchRows * Vector512<float>.Count];
+        Span<float> minimums = stackalloc float[BatchRows];
+        ref float lane = ref MemoryMarshal.GetReference(lanes);
+        for (int r = 0; r < BatchRows; r++)
+        {
+            GroupSums512(ref Unsafe.Add(ref w, r * stride), ref a, groups, out minimums[r]).StoreUnsafe(ref lane, (nuint)(r * Vector512<float>.Count));
+        }
+
+        // Total512's order: the lane sums, plus the minimums, plus the tail (0 if there is none). The tails come
+        // last: each follows its row's groups in memory, so the row's stream has brought it into cache; read first,
+        // sixteen rows apart, they stall the streams (a 576-wide matrix from DRAM ran 3.5 times slower).
+        return HalvingSums.Of16(ref lane) + Vector512.Create<float>(minimums) + TailSums16(ref tail, stride, ref tailActivations, blocks - (int)grouped);
+    }
+
+    /// <summary>
+    /// Lane r: <see cref="UngroupedDot256"/> of the <paramref name="blocks"/> (fewer than a group) at
+    /// <paramref name="w"/> + r * <paramref name="stride"/>, with those at <paramref name="a"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TailSums16(ref byte w, nint stride, ref byte a, int blocks)
+    {
+        var sums = Vector512<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            ref byte block = ref Unsafe.Add(ref w, b * TFormat.BlockBytes);
+            ref byte activation = ref Unsafe.Add(ref a, b * ActivationBytes);
+            var scales = FloatConversions.HalfToSingle(RowFields16(ref block, stride, 0)) * Half(ref activation, 0);
+            var quants = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref activation, QuantsOffset)).AsSByte());
+            sums += HalvingSums.OfHalves16(
+                BlockProducts(ref block, stride, 0, quants, scales), BlockProducts(ref block, stride, 1, quants, scales),
+                BlockProducts(ref block, stride, 2, quants, scales), BlockProducts(ref block, stride, 3, quants, scales),
+                BlockProducts(ref block, stride, 4, quants, scales), BlockProducts(ref block, stride, 5, quants, scales),
+                BlockProducts(ref block, stride, 6, quants, scales), BlockProducts(ref block, stride, 7, quants, scales));
+            if (HasMinimum)
+            {
+                sums += FloatConversions.HalfToSingle(RowFields16(ref block, stride, 2)) * Half(ref activation, 2);
+            }
+        }
+
+        return sums;
+    }
+
+    /// <summary>
+    /// The scaled products of one block of rows 2k and 2k + 1 (k = <paramref name="pair"/>) with the activation block
+    /// <paramref name="quants"/> (in both halves), as <see cref="UngroupedDot256"/> computes them for one row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> BlockProducts(ref byte block, nint stride, int pair, Vector512<sbyte> quants, Vector512<float> scales)
+    {
+        var weights = Vector512.Create(TFormat.Unpack(ref Unsafe.Add(ref block, 2 * pair * stride)), TFormat.Unpack(ref Unsafe.Add(ref block, (2 * pair + 1) * stride)));
+        return Vector512.MultiplyAddEstimate(Vector512.ConvertToSingle(MultiplyAdd(weights, quants)), Permute(scales, PairLanes(pair)), Vector512<float>.Zero);
+    }
+
+    /// <summary>The 16-bit fields at <paramref name="offset"/> of sixteen blocks <paramref name="stride"/> bytes apart, zero-extended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> RowFields16(ref byte blocks, nint stride, int offset)
+    {
+        ref byte field = ref Unsafe.Add(ref blocks, offset);
+        return Vector512.Create(
+            Vector256.WidenLower(GatherHalves(ref field, (int)stride, 0).ToVector256Unsafe()),
+            Vector256.WidenLower(GatherHalves(ref Unsafe.Add(ref field, 8 * stride), (int)stride, 0).ToVector256Unsafe()));
+    }
+}
