@@ -180,11 +180,8 @@ internal static class ByteDot
 
     /// <summary><paramref name="value"/> negated where <paramref name="sign"/> is negative (0 where it is 0 does not matter: |sign| is 0 there).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> CopySign(Vector512<sbyte> value, Vector512<sbyte> sign)
-    {
-        var negative = Vector512.LessThan(sign, Vector512<sbyte>.Zero);
-        return (value ^ negative) - negative;
-    }
+    private static Vector512<sbyte> CopySign(Vector512<sbyte> value, Vector512<sbyte> sign) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(sign, Vector512<sbyte>.Zero), -value, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> CopySign(Vector256<sbyte> value, Vector256<sbyte> sign)
