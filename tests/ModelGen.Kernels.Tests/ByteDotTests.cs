@@ -64,6 +64,24 @@ public sealed class ByteDotTests
         }
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Center_products_taken_beforehand_give_the_centered_sums(byte center)
+    {
+        foreach (var (u, s) in Inputs(seed: 6 + center, maxUnsigned: 31, minSigned: -128))
+        {
+            var centerProducts = ByteDot.CenterProducts(center, Vector512.Create(s));
+            var portable = ByteDot.CenterProductsPortable(center, Vector512.Create(s));
+            var pairs = Enumerable.Range(0, 32).Select(i => (short)(center * (s[2 * i] + s[2 * i + 1]))).ToArray();
+            Assert.Equal(pairs, Enumerable.Range(0, 32).Select(i => centerProducts.GetElement(i)));
+            Assert.Equal(pairs, Enumerable.Range(0, 32).Select(i => portable.GetElement(i)));
+
+            var centered = u.Select(x => (sbyte)(x - center)).ToArray();
+            Assert.Equal(Expected(centered, s), ByteDot.MultiplyAddU8S8Less(Vector512.Create(u), Vector512.Create(s), centerProducts).Lanes());
+        }
+    }
+
     /// <summary>Random 64-byte inputs, plus the extremes: all at the limits, and alternating signs.</summary>
     private static IEnumerable<(byte[] U, sbyte[] S)> Inputs(int seed, int maxUnsigned, int minSigned)
     {

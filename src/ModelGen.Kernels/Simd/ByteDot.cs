@@ -92,6 +92,32 @@ internal static class ByteDot
         return MultiplyAddU8S8(u, s) - MultiplyAddU8S8(Vector512.Create(center), s);
     }
 
+    /// <summary>
+    /// The part of <see cref="MultiplyAddCenteredU8S8(Vector512{byte}, byte, Vector512{sbyte})"/> that depends on
+    /// <paramref name="s"/> alone: sums of two adjacent <c>center * s[i]</c> products in int16 lanes. Computed once
+    /// for an activation row that many weight rows share, it is subtracted by <see cref="MultiplyAddU8S8Less"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> CenterProducts(byte center, Vector512<sbyte> s) =>
+        Avx512BW.IsSupported ? Avx512BW.MultiplyAddAdjacent(Vector512.Create(center), s) : CenterProductsPortable(center, s);
+
+    /// <summary><see cref="CenterProducts"/> without AVX-512BW: widen, add pairs, narrow (the sums fit), scale.</summary>
+    internal static Vector512<short> CenterProductsPortable(byte center, Vector512<sbyte> s)
+    {
+        var (lower, upper) = Vector512.Widen(s);
+        return Vector512.Narrow(SumAdjacentPairs(lower), SumAdjacentPairs(upper)) * center;
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyAddCenteredU8S8(Vector512{byte}, byte, Vector512{sbyte})"/> with its center products
+    /// <paramref name="centerProducts"/> (from <see cref="CenterProducts"/>) computed beforehand: the same exact sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> MultiplyAddU8S8Less(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> centerProducts) =>
+        Avx512BW.IsSupported
+            ? Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s) - centerProducts, Vector512<short>.One)
+            : MultiplyAddU8S8(u, s) - SumAdjacentPairs(centerProducts);
+
     /// <inheritdoc cref="MultiplyAddCenteredU8S8(Vector512{byte}, byte, Vector512{sbyte})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> MultiplyAddCenteredU8S8(Vector256<byte> u, byte center, Vector256<sbyte> s)
@@ -172,6 +198,13 @@ internal static class ByteDot
     {
         var lanes = halves.AsInt32();
         return Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(lanes, 16), 16) + Vector128.ShiftRightArithmetic(lanes, 16);
+    }
+
+    /// <inheritdoc cref="SumAdjacentPairs(Vector128{short})"/>
+    private static Vector512<int> SumAdjacentPairs(Vector512<short> halves)
+    {
+        var lanes = halves.AsInt32();
+        return Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(lanes, 16), 16) + Vector512.ShiftRightArithmetic(lanes, 16);
     }
 
     /// <summary>Each int64 lane seen as two int32 halves, summed.</summary>
