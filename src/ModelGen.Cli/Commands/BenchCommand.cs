@@ -44,20 +44,30 @@ internal static class BenchCommand
                 bandwidth = MemoryBandwidth.MeasureRead(pool);
             }
 
-            var rows = new List<EngineResult>();
-            foreach (var name in result.GetValue(engines)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            var opened = new List<IBenchmarkEngine>();
+            IReadOnlyList<EngineResult> rows;
+            try
             {
-                Console.Error.WriteLine($"modelgen: benchmarking {name}");
-                using var engine = Open(name, path, t, p + n + 16);
-                try
+                foreach (var name in result.GetValue(engines)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                 {
-                    rows.Add(EngineBenchmark.Run(engine, p, n, r));
+                    Console.Error.WriteLine($"modelgen: opening {name}");
+                    opened.Add(Open(name, path, t, p + n + 16));
                 }
-                catch (Exception e) when (name == "generated" && e is MissingMethodException or MissingFieldException or TypeLoadException)
+
+                Console.Error.WriteLine($"modelgen: benchmarking {string.Join(", ", opened.Select(engine => engine.Name))} in turns");
+                rows = EngineBenchmark.Run(opened, p, n, r);
+            }
+            catch (Exception e) when (e is MissingMethodException or MissingFieldException or TypeLoadException && opened.Any(engine => engine.Name == "generated"))
+            {
+                // The class is compiled against the repository's current sources, and runs on this build's runtime.
+                throw new NotSupportedException(
+                    $"the compiled model does not fit this modelgen's runtime: the ModelGen sources changed since modelgen was built, so rebuild it ({e.Message})");
+            }
+            finally
+            {
+                foreach (var engine in opened)
                 {
-                    // The class is compiled against the repository's current sources, and runs on this build's runtime.
-                    throw new NotSupportedException(
-                        $"the compiled model does not fit this modelgen's runtime: the ModelGen sources changed since modelgen was built, so rebuild it ({e.Message})");
+                    engine.Dispose();
                 }
             }
 

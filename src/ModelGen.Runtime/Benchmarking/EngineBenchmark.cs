@@ -32,28 +32,68 @@ public sealed record Rate(double Mean, double StandardDeviation)
 /// <summary>Prefill and decode rates of one engine.</summary>
 public sealed record EngineResult(string Engine, Rate Prefill, Rate Decode);
 
-/// <summary>llama-bench's procedure: a warm-up run, then repetitions of pp (prefill) and tg (decode) on random tokens.</summary>
+/// <summary>
+/// llama-bench's procedure: a warm-up run, then repetitions of pp (prefill) and tg (decode) on random tokens. Several
+/// engines take turns, repetition by repetition, so that a slow drift of the machine (another process, the clock)
+/// falls on all of them alike instead of on whichever ran last.
+/// </summary>
 public static class EngineBenchmark
 {
     /// <summary>How long each engine runs before it is measured.</summary>
     public static readonly TimeSpan WarmUpTime = TimeSpan.FromSeconds(1);
 
-    public static EngineResult Run(IBenchmarkEngine engine, int promptTokens, int generatedTokens, int repetitions, int seed = 1)
+    /// <summary>
+    /// How long the machine is left idle before each engine's turn: the worker threads of the engine before it
+    /// (llama.cpp's and ours) spin for a while after their last task and would otherwise compete with it.
+    /// </summary>
+    public static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(20);
+
+    public static EngineResult Run(IBenchmarkEngine engine, int promptTokens, int generatedTokens, int repetitions, int seed = 1) =>
+        Run([engine], promptTokens, generatedTokens, repetitions, seed)[0];
+
+    /// <summary>Each of <paramref name="engines"/>, warmed up in turn, then measured in turns; results in the same order.</summary>
+    public static IReadOnlyList<EngineResult> Run(IReadOnlyList<IBenchmarkEngine> engines, int promptTokens, int generatedTokens, int repetitions, int seed = 1)
     {
         var random = new Random(seed);
 
         // Random token ids: the prompt's, and at least enough for the warm-up and the decode test's first token.
+        int vocabulary = engines.Min(engine => engine.VocabularySize);
         var tokens = new int[Math.Max(promptTokens, 16)];
         for (int i = 0; i < tokens.Length; i++)
         {
-            tokens[i] = random.Next(engine.VocabularySize);
+            tokens[i] = random.Next(vocabulary);
         }
 
-        var prompt = tokens.AsSpan(0, promptTokens);
+        foreach (var engine in engines)
+        {
+            WarmUp(engine, tokens, generatedTokens);
+        }
 
-        // Warm-up: page faults of the mapped weights, caches, and the JIT's tiers. Tiered compilation promotes a
-        // method only after it has been called 30 times and 100 ms passed without new code, so a fast engine
-        // would otherwise be measured partly unoptimised: warm up for a time, not a count.
+        var prefill = engines.Select(_ => new List<double>()).ToArray();
+        var decode = engines.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < repetitions; r++)
+        {
+            for (int e = 0; e < engines.Count; e++)
+            {
+                if (engines.Count > 1)
+                {
+                    Thread.Sleep(SettleTime);
+                }
+
+                Measure(engines[e], tokens, promptTokens, generatedTokens, prefill[e], decode[e]);
+            }
+        }
+
+        return engines.Select((engine, e) => new EngineResult(engine.Name, RateOf(prefill[e]), RateOf(decode[e]))).ToArray();
+    }
+
+    /// <summary>
+    /// Page faults of the mapped weights, caches, and the JIT's tiers. Tiered compilation promotes a method only after
+    /// it has been called 30 times and 100 ms passed without new code, so a fast engine would otherwise be measured
+    /// partly unoptimised: warm up for a time, not a count.
+    /// </summary>
+    private static void WarmUp(IBenchmarkEngine engine, int[] tokens, int generatedTokens)
+    {
         long warmUpStart = Stopwatch.GetTimestamp();
         do
         {
@@ -64,32 +104,31 @@ public static class EngineBenchmark
             }
         }
         while (Stopwatch.GetElapsedTime(warmUpStart) < WarmUpTime);
+    }
 
-        var prefill = new List<double>();
-        var decode = new List<double>();
-        for (int r = 0; r < repetitions; r++)
+    /// <summary>One repetition of each test that has tokens.</summary>
+    private static void Measure(IBenchmarkEngine engine, int[] tokens, int promptTokens, int generatedTokens, List<double> prefill, List<double> decode)
+    {
+        if (promptTokens > 0)
         {
-            if (promptTokens > 0)
-            {
-                long start = Stopwatch.GetTimestamp();
-                engine.Prefill(prompt);
-                prefill.Add(promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
-            }
-
-            if (generatedTokens > 0)
-            {
-                // As llama-bench's tg: decode from an empty context (after one token), not after the prompt.
-                engine.Prefill(tokens.AsSpan(0, 1));
-                long start = Stopwatch.GetTimestamp();
-                for (int i = 0; i < generatedTokens; i++)
-                {
-                    engine.Decode(tokens[(i + 1) % tokens.Length], 1 + i);
-                }
-
-                decode.Add(generatedTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
-            }
+            long start = Stopwatch.GetTimestamp();
+            engine.Prefill(tokens.AsSpan(0, promptTokens));
+            prefill.Add(promptTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
 
-        return new EngineResult(engine.Name, prefill.Count > 0 ? Rate.Of(prefill) : new Rate(0, 0), decode.Count > 0 ? Rate.Of(decode) : new Rate(0, 0));
+        if (generatedTokens > 0)
+        {
+            // As llama-bench's tg: decode from an empty context (after one token), not after the prompt.
+            engine.Prefill(tokens.AsSpan(0, 1));
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < generatedTokens; i++)
+            {
+                engine.Decode(tokens[(i + 1) % tokens.Length], 1 + i);
+            }
+
+            decode.Add(generatedTokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
     }
+
+    private static Rate RateOf(List<double> samples) => samples.Count > 0 ? Rate.Of(samples) : new Rate(0, 0);
 }
