@@ -30,15 +30,21 @@ internal interface IFloatElements
 /// ggml's <c>ggml_vec_dot_f32</c>/<c>_f16</c>/<c>_bf16</c>: both rows read as FP32, multiplied and summed in float lanes
 /// (four independent accumulators, to hide the latency of fused multiply-add), reduced once at the end.
 /// </summary>
-internal static class FloatDot<TElements>
-    where TElements : IFloatElements
+/// <remarks>
+/// The two readers must present elements in the same order: both rows in one format, or FP32 activations that
+/// <see cref="WidenedRow{TElements}"/> stored in <typeparamref name="TWeights"/>' order.
+/// </remarks>
+internal static class FloatDot<TWeights, TActivations>
+    where TWeights : IFloatElements
+    where TActivations : IFloatElements
 {
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (weights.Length != (long)count * TElements.ElementBytes || activations.Length != weights.Length)
+        if (weights.Length != (long)count * TWeights.ElementBytes || activations.Length != (long)count * TActivations.ElementBytes)
         {
-            throw new ArgumentException($"rows of {weights.Length} and {activations.Length} bytes are not {count} elements of {TElements.ElementBytes} bytes");
+            throw new ArgumentException($"rows of {weights.Length} and {activations.Length} bytes are not {count} elements of " +
+                $"{TWeights.ElementBytes} and {TActivations.ElementBytes} bytes");
         }
 
         ref byte w = ref MemoryMarshal.GetReference(weights);
@@ -59,8 +65,8 @@ internal static class FloatDot<TElements>
         nuint i = 0;
         for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load512(ref w, i), TElements.Load512(ref a, i));
-            var ((w2, w3), (a2, a3)) = (TElements.Load512(ref w, i + step), TElements.Load512(ref a, i + step));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load512(ref w, i), TActivations.Load512(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TWeights.Load512(ref w, i + step), TActivations.Load512(ref a, i + step));
             s0 = Vector512.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector512.MultiplyAddEstimate(w1, a1, s1);
             s2 = Vector512.MultiplyAddEstimate(w2, a2, s2);
@@ -69,7 +75,7 @@ internal static class FloatDot<TElements>
 
         if ((int)i + step <= n)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load512(ref w, i), TElements.Load512(ref a, i));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load512(ref w, i), TActivations.Load512(ref a, i));
             s0 = Vector512.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector512.MultiplyAddEstimate(w1, a1, s1);
             i += step;
@@ -85,8 +91,8 @@ internal static class FloatDot<TElements>
         nuint i = 0;
         for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load256(ref w, i), TElements.Load256(ref a, i));
-            var ((w2, w3), (a2, a3)) = (TElements.Load256(ref w, i + step), TElements.Load256(ref a, i + step));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load256(ref w, i), TActivations.Load256(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TWeights.Load256(ref w, i + step), TActivations.Load256(ref a, i + step));
             s0 = Vector256.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector256.MultiplyAddEstimate(w1, a1, s1);
             s2 = Vector256.MultiplyAddEstimate(w2, a2, s2);
@@ -95,7 +101,7 @@ internal static class FloatDot<TElements>
 
         if ((int)i + step <= n)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load256(ref w, i), TElements.Load256(ref a, i));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load256(ref w, i), TActivations.Load256(ref a, i));
             s0 = Vector256.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector256.MultiplyAddEstimate(w1, a1, s1);
             i += step;
@@ -111,8 +117,8 @@ internal static class FloatDot<TElements>
         nuint i = 0;
         for (; (int)i + 2 * step <= n; i += 2 * step)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load128(ref w, i), TElements.Load128(ref a, i));
-            var ((w2, w3), (a2, a3)) = (TElements.Load128(ref w, i + step), TElements.Load128(ref a, i + step));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load128(ref w, i), TActivations.Load128(ref a, i));
+            var ((w2, w3), (a2, a3)) = (TWeights.Load128(ref w, i + step), TActivations.Load128(ref a, i + step));
             s0 = Vector128.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector128.MultiplyAddEstimate(w1, a1, s1);
             s2 = Vector128.MultiplyAddEstimate(w2, a2, s2);
@@ -121,7 +127,7 @@ internal static class FloatDot<TElements>
 
         if ((int)i + step <= n)
         {
-            var ((w0, w1), (a0, a1)) = (TElements.Load128(ref w, i), TElements.Load128(ref a, i));
+            var ((w0, w1), (a0, a1)) = (TWeights.Load128(ref w, i), TActivations.Load128(ref a, i));
             s0 = Vector128.MultiplyAddEstimate(w0, a0, s0);
             s1 = Vector128.MultiplyAddEstimate(w1, a1, s1);
             i += step;
@@ -136,10 +142,69 @@ internal static class FloatDot<TElements>
         float sum = 0;
         for (nuint i = (nuint)start; i < (nuint)n; i++)
         {
-            sum += TElements.Load(ref w, i) * TElements.Load(ref a, i);
+            sum += TWeights.Load(ref w, i) * TActivations.Load(ref a, i);
         }
 
         return sum;
+    }
+}
+
+/// <summary>
+/// A row in <typeparamref name="TElements"/>' format widened to FP32 once, to be dotted against many rows in that
+/// format (as <see cref="SingleElements"/> activations of <see cref="FloatDot{TWeights, TActivations}"/>) without
+/// converting it again for each. Each whole vector step is stored in the order <typeparamref name="TElements"/>'
+/// loads present it (even elements then odd, for the 16-bit formats), the remainder as it is: the dot then
+/// multiplies the same pairs in the same lanes, and returns the same float bit for bit, as the dot of the unwidened
+/// row with the same path. The order depends on the path, so a row must be dotted with the path that widened it.
+/// </summary>
+internal static class WidenedRow<TElements>
+    where TElements : IFloatElements
+{
+    public static void Widen(SimdPath path, ReadOnlySpan<byte> row, Span<float> widened)
+    {
+        if (row.Length != (long)widened.Length * TElements.ElementBytes)
+        {
+            throw new ArgumentException($"a row of {row.Length} bytes is not {widened.Length} elements of {TElements.ElementBytes} bytes");
+        }
+
+        ref byte r = ref MemoryMarshal.GetReference(row);
+        ref float f = ref MemoryMarshal.GetReference(widened);
+        int n = widened.Length;
+        nuint i = 0;
+
+        // FloatDot's steps: one pair of vectors each.
+        if (path == SimdPath.Vector512)
+        {
+            for (; (int)i + 2 * 16 <= n; i += 2 * 16)
+            {
+                var (first, second) = TElements.Load512(ref r, i);
+                first.StoreUnsafe(ref f, i);
+                second.StoreUnsafe(ref f, i + 16);
+            }
+        }
+        else if (path == SimdPath.Vector256)
+        {
+            for (; (int)i + 2 * 8 <= n; i += 2 * 8)
+            {
+                var (first, second) = TElements.Load256(ref r, i);
+                first.StoreUnsafe(ref f, i);
+                second.StoreUnsafe(ref f, i + 8);
+            }
+        }
+        else if (path == SimdPath.Vector128)
+        {
+            for (; (int)i + 2 * 4 <= n; i += 2 * 4)
+            {
+                var (first, second) = TElements.Load128(ref r, i);
+                first.StoreUnsafe(ref f, i);
+                second.StoreUnsafe(ref f, i + 4);
+            }
+        }
+
+        for (; i < (nuint)n; i++)
+        {
+            Unsafe.Add(ref f, i) = TElements.Load(ref r, i);
+        }
     }
 }
 
