@@ -6,7 +6,7 @@ namespace ModelGen.Kernels.Tests;
 
 /// <summary>
 /// F16 rows dotted against FP16 activations widened once (attention's query and probabilities): the widened order
-/// against a scalar layout, and the dot against a scalar sum and, bit for bit, against the dot of the FP16 rows.
+/// against a scalar layout, and the dots against a scalar sum and, bit for bit, against the dot of the FP16 rows.
 /// </summary>
 public sealed class WidenedDotTests
 {
@@ -61,14 +61,32 @@ public sealed class WidenedDotTests
 
         float fp16Dot = F16.Dot(path, MemoryMarshal.AsBytes(weights.AsSpan()), MemoryMarshal.AsBytes(activations.AsSpan()), length);
         Assert.Equal(BitConverter.SingleToUInt32Bits(fp16Dot), BitConverter.SingleToUInt32Bits(actual));
-        double expected = 0, magnitude = 0;
-        for (int i = 0; i < length; i++)
-        {
-            expected += (double)weights[i] * (double)activations[i];
-            magnitude += Math.Abs((double)weights[i] * (double)activations[i]);
-        }
+        AssertNear(ScalarDot(weights, activations), actual);
+    }
 
-        Assert.True(Math.Abs(actual - expected) <= 1e-6 * magnitude, $"{actual} is not {expected} (magnitude {magnitude})");
+    /// <summary>Rows a gap apart, fewer than, as many as and more than a vector's worth on each path.</summary>
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void DotRows_is_the_widened_dot_of_each_row(SimdPath path, int length)
+    {
+        var activations = RandomHalves(length, seed: 3 * length + 1);
+        var widened = new float[length];
+        F16.WidenActivations(path, activations, widened);
+        int stride = length + 3;
+        foreach (int rows in new[] { 0, 1, 3, 4, 5, 8, 15, 16, 17, 33 })
+        {
+            var weights = RandomHalves(Math.Max(0, (rows - 1) * stride + length), seed: 3 * length + 2 + rows);
+            var results = new float[rows];
+            F16.DotRows(path, weights, stride, widened, results);
+
+            for (int r = 0; r < rows; r++)
+            {
+                var row = weights.AsSpan(r * stride, length);
+                float rowDot = F16.Dot(path, MemoryMarshal.AsBytes(row), widened);
+                Assert.True(BitConverter.SingleToUInt32Bits(rowDot) == BitConverter.SingleToUInt32Bits(results[r]), $"row {r} of {rows}: {results[r]}, not {rowDot}");
+                AssertNear(ScalarDot(row, activations), results[r]);
+            }
+        }
     }
 
     [Fact]
@@ -77,7 +95,26 @@ public sealed class WidenedDotTests
         var halves = new Half[32];
         Assert.Throws<ArgumentException>(() => F16.WidenActivations(SimdPath.Scalar, halves, new float[31]));
         Assert.Throws<ArgumentException>(() => F16.Dot(SimdPath.Scalar, MemoryMarshal.AsBytes(halves.AsSpan()), new float[31]));
+        Assert.Throws<ArgumentException>(() => F16.DotRows(SimdPath.Scalar, halves, 8, new float[9], new float[4]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => F16.DotRows(SimdPath.Scalar, halves, -8, new float[8], new float[4]));
+        F16.DotRows(SimdPath.Scalar, halves, 8, new float[8], new float[4]);
     }
+
+    /// <summary>The dot in double, and the sum of the products' magnitudes that bounds its float rounding error.</summary>
+    private static (double Dot, double Magnitude) ScalarDot(ReadOnlySpan<Half> weights, ReadOnlySpan<Half> activations)
+    {
+        double dot = 0, magnitude = 0;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            dot += (double)weights[i] * (double)activations[i];
+            magnitude += Math.Abs((double)weights[i] * (double)activations[i]);
+        }
+
+        return (dot, magnitude);
+    }
+
+    private static void AssertNear((double Dot, double Magnitude) expected, float actual) =>
+        Assert.True(Math.Abs(actual - expected.Dot) <= 1e-6 * expected.Magnitude, $"{actual} is not {expected.Dot} (magnitude {expected.Magnitude})");
 
     private static Half[] RandomHalves(int length, int seed) =>
         TestData.Floats(length, seed).Select(x => FloatConversions.SingleToHalf(x)).ToArray();

@@ -53,4 +53,14 @@ public readonly struct F16 : IWeightFormat<F16>, IActivationFormat
     /// </summary>
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<float> widened) =>
         FloatDot<HalfElements, SingleElements>.Dot(path, weights, MemoryMarshal.AsBytes(widened), widened.Length);
+
+    /// <summary>
+    /// <see cref="Dot(SimdPath, ReadOnlySpan{byte}, ReadOnlySpan{float})"/> of many rows against the same widened
+    /// activations (attention's query against every cached key): row r starts at element r * <paramref name="stride"/>
+    /// of <paramref name="rows"/>, and its dot goes to <paramref name="results"/>[r]. The same floats as row by row,
+    /// for less: the rows' horizontal sums are taken together.
+    /// </summary>
+    public static void DotRows(SimdPath path, ReadOnlySpan<Half> rows, int stride, ReadOnlySpan<float> widened, Span<float> results) =>
+        FloatDot<HalfElements, SingleElements>.DotRows(
+            path, MemoryMarshal.AsBytes(rows), stride * sizeof(ushort), MemoryMarshal.AsBytes(widened), widened.Length, results);
 }
