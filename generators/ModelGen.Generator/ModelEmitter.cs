@@ -567,10 +567,10 @@ internal sealed class ModelEmitter
         Line("F16.WidenActivations(SimdPaths.Best, queryHalves, query);");
         Line();
         Line("var s = scores[..length];");
+        Line("F16.DotRows(SimdPaths.Best, keys.AsSpan(kvHead * HeadDimension, (length - 1) * KvLength + HeadDimension), KvLength, query, s);");
         Line("for (int j = 0; j < length; j++)");
         Open();
-        Line("var key = keys.AsSpan(j * KvLength + kvHead * HeadDimension, HeadDimension);");
-        Line("s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), query) * AttentionScale;");
+        Line("s[j] *= AttentionScale;");
         Close();
         Line();
         Line("Softmax.Apply(s);");

@@ -274,12 +274,11 @@ public sealed class Transformer : IDisposable
                 var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
                 F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
                 F16.WidenActivations(SimdPaths.Best, queryHalves, query);
-                var keys = cache.Keys(layer, length);
                 var s = scores[..length];
+                F16.DotRows(SimdPaths.Best, cache.Keys(layer, length)[(kvHead * hd)..], c.KvLength, query, s);
                 for (int j = 0; j < length; j++)
                 {
-                    var key = keys.Slice(j * c.KvLength + kvHead * hd, hd);
-                    s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), query) * scale;
+                    s[j] *= scale;
                 }
 
                 // Probabilities, rounded to F16 and widened back into the scores, weight the transposed values.
