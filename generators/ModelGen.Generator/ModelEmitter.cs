@@ -548,7 +548,7 @@ internal sealed class ModelEmitter
         Line("/// <summary>");
         Line("/// Causal attention of (token, query head) pairs over the cache, as llama.cpp's non-flash CPU path: queries and keys");
         Line("/// meet as F16, the softmax is in float, and the probabilities are rounded to F16 before they weight the F16 values.");
-        Line("/// The query and the probabilities are widened from F16 once, not again for each key and value row.");
+        Line("/// The query and the probabilities are widened from F16 once, then dotted with all the key or value rows in one call.");
         Line("/// </summary>");
         Line("private readonly struct AttentionHeads(Half[] keys, Half[] values, float* q, float* output, int position) : IRangeBody");
         Open();
@@ -579,11 +579,8 @@ internal sealed class ModelEmitter
         Line("F16.WidenActivations(SimdPaths.Best, p, s);");
         Line();
         Line("var outHead = new Span<float>(output + t * QueryLength + h * HeadDimension, HeadDimension);");
-        Line("for (int d = 0; d < HeadDimension; d++)");
-        Open();
-        Line("var valueRow = values.AsSpan((kvHead * HeadDimension + d) * CacheLength, length);");
-        Line("outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(valueRow), s);");
-        Close();
+        Line("var valueRows = values.AsSpan(kvHead * HeadDimension * CacheLength, (HeadDimension - 1) * CacheLength + length);");
+        Line("F16.DotRows(SimdPaths.Best, valueRows, CacheLength, s, outHead);");
         Close();
         Close();
         Close();

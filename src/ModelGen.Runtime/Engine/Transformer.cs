@@ -287,11 +287,7 @@ public sealed class Transformer : IDisposable
                 F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
                 F16.WidenActivations(SimdPaths.Best, p, s);
                 var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
-                for (int d = 0; d < hd; d++)
-                {
-                    var values = cache.ValueRow(layer, kvHead * hd + d, length);
-                    outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(values), s);
-                }
+                F16.DotRows(SimdPaths.Best, cache.ValueRows(layer, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
             }
         }
     }
