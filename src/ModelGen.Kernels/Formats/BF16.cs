@@ -32,5 +32,5 @@ public readonly struct BF16 : IWeightFormat<BF16>, IActivationFormat
 
     /// <summary><c>ggml_vec_dot_bf16</c> (which on AVX512_BF16 CPUs uses <c>vdpbf16ps</c>, flushing subnormal products).</summary>
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
-        FloatDot<BFloat16Elements>.Dot(path, weights, activations, count);
+        FloatDot<BFloat16Elements, BFloat16Elements>.Dot(path, weights, activations, count);
 }

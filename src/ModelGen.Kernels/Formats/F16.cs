@@ -36,5 +36,31 @@ public readonly struct F16 : IWeightFormat<F16>, IActivationFormat
 
     /// <summary><c>ggml_vec_dot_f16</c>.</summary>
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
-        FloatDot<HalfElements>.Dot(path, weights, activations, count);
+        FloatDot<HalfElements, HalfElements>.Dot(path, weights, activations, count);
+
+    /// <summary>
+    /// FP16 activations widened to FP32 once, for <see cref="Dot(SimdPath, ReadOnlySpan{byte}, ReadOnlySpan{float})"/>
+    /// against many rows (attention's query against each cached key, its probabilities against each value row): .NET
+    /// has no F16C, so converting FP16 costs a dozen instructions a vector. The elements are stored in the order the
+    /// dot of <paramref name="path"/> reads them, not their own, so only that dot, with the same path, may read them.
+    /// </summary>
+    public static void WidenActivations(SimdPath path, ReadOnlySpan<Half> activations, Span<float> widened) =>
+        WidenedRow<HalfElements>.Widen(path, MemoryMarshal.AsBytes(activations), widened);
+
+    /// <summary>
+    /// <see cref="Dot(SimdPath, ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/> against activations that
+    /// <see cref="WidenActivations"/> widened with the same path: the same float, bit for bit.
+    /// </summary>
+    public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<float> widened) =>
+        FloatDot<HalfElements, SingleElements>.Dot(path, weights, MemoryMarshal.AsBytes(widened), widened.Length);
+
+    /// <summary>
+    /// <see cref="Dot(SimdPath, ReadOnlySpan{byte}, ReadOnlySpan{float})"/> of many rows against the same widened
+    /// activations (attention's query against every cached key): row r starts at element r * <paramref name="stride"/>
+    /// of <paramref name="rows"/>, and its dot goes to <paramref name="results"/>[r]. The same floats as row by row,
+    /// for less: the rows' horizontal sums are taken together.
+    /// </summary>
+    public static void DotRows(SimdPath path, ReadOnlySpan<Half> rows, int stride, ReadOnlySpan<float> widened, Span<float> results) =>
+        FloatDot<HalfElements, SingleElements>.DotRows(
+            path, MemoryMarshal.AsBytes(rows), stride * sizeof(ushort), MemoryMarshal.AsBytes(widened), widened.Length, results);
 }

@@ -26,7 +26,7 @@ public readonly struct F32 : IWeightFormat<F32>, IActivationFormat
 
     /// <summary><c>ggml_vec_dot_f32</c>.</summary>
     public static float Dot(SimdPath path, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int count) =>
-        FloatDot<SingleElements>.Dot(path, weights, activations, count);
+        FloatDot<SingleElements, SingleElements>.Dot(path, weights, activations, count);
 
     private static void Copy(ReadOnlySpan<byte> source, Span<byte> destination, int count)
     {

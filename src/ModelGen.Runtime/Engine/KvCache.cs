@@ -36,8 +36,12 @@ public sealed class KvCache
     /// <summary>Keys of <paramref name="layer"/> for positions [0, <paramref name="count"/>).</summary>
     public ReadOnlySpan<Half> Keys(int layer, int count) => _keys[layer].AsSpan(0, count * KvLength);
 
-    /// <summary>Value component <paramref name="component"/> of <paramref name="layer"/> for positions [0, <paramref name="count"/>).</summary>
-    public Span<Half> ValueRow(int layer, int component, int count) => _values[layer].AsSpan(component * ContextLength, count);
+    /// <summary>
+    /// Value components [<paramref name="first"/>, <paramref name="first"/> + <paramref name="components"/>) of
+    /// <paramref name="layer"/> for positions [0, <paramref name="count"/>): rows <see cref="ContextLength"/> apart.
+    /// </summary>
+    public ReadOnlySpan<Half> ValueRows(int layer, int first, int components, int count) =>
+        _values[layer].AsSpan(first * ContextLength, (components - 1) * ContextLength + count);
 
     /// <summary>Stores <paramref name="values"/> (already F16) as the values at <paramref name="position"/>.</summary>
     public void StoreValue(int layer, int position, ReadOnlySpan<Half> values)

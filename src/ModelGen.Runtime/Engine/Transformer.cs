@@ -263,33 +263,31 @@ public sealed class Transformer : IDisposable
             float scale = 1.0f / MathF.Sqrt(hd);
             var scores = ScoreScratch.AsSpan(cache.ContextLength);
             var probabilities = ProbabilityScratch.AsSpan(cache.ContextLength);
-            Span<Half> query = stackalloc Half[hd];
+            Span<Half> queryHalves = stackalloc Half[hd];
+            Span<float> query = stackalloc float[hd];
             for (int item = start; item < end; item++)
             {
                 int t = item / c.HeadCount, h = item % c.HeadCount, kvHead = h / group;
                 int length = position + t + 1;
 
-                // Scores: the query rounded to F16 (as ggml's mul_mat converts it) against each cached key.
+                // Scores: the query rounded to F16 (as ggml's mul_mat converts it), widened once, against each cached key.
                 var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
-                F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(query));
-                var keys = cache.Keys(layer, length);
+                F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
+                F16.WidenActivations(SimdPaths.Best, queryHalves, query);
                 var s = scores[..length];
+                F16.DotRows(SimdPaths.Best, cache.Keys(layer, length)[(kvHead * hd)..], c.KvLength, query, s);
                 for (int j = 0; j < length; j++)
                 {
-                    var key = keys.Slice(j * c.KvLength + kvHead * hd, hd);
-                    s[j] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(key), MemoryMarshal.AsBytes(query), hd) * scale;
+                    s[j] *= scale;
                 }
 
-                // Probabilities, rounded to F16, weight the transposed values.
+                // Probabilities, rounded to F16 and widened back into the scores, weight the transposed values.
                 Softmax.Apply(s);
                 var p = probabilities[..length];
                 F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
+                F16.WidenActivations(SimdPaths.Best, p, s);
                 var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
-                for (int d = 0; d < hd; d++)
-                {
-                    var values = cache.ValueRow(layer, kvHead * hd + d, length);
-                    outHead[d] = F16.Dot(SimdPaths.Best, MemoryMarshal.AsBytes(values), MemoryMarshal.AsBytes(p), length);
-                }
+                F16.DotRows(SimdPaths.Best, cache.ValueRows(layer, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
             }
         }
     }
