@@ -27,17 +27,36 @@ public sealed class LaneSumsTests
         AssertLanes(values, 4, r => sums128.GetElement(r));
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void One_vector_and_sixteen_halves_are_summed_in_the_same_order(int seed)
+    {
+        var values = TestData.Floats(16 * 16, seed).Select((x, i) => x * MathF.Pow(10, i % 7 - 3)).ToArray();
+
+        // One vector at a time, at each width.
+        AssertLanes(values, 16, r => LaneSums.Of(Vector512.Create(values.AsSpan(r * 16, 16))));
+        AssertLanes(values, 8, r => LaneSums.Of(Vector256.Create(values.AsSpan(r * 8, 8))));
+        AssertLanes(values, 4, r => LaneSums.Of(Vector128.Create(values.AsSpan(r * 4, 4))));
+
+        // Sixteen 8-lane rows, two to a vector.
+        var pairs = Enumerable.Range(0, 8).Select(k => Vector512.Create(values.AsSpan(k * 16, 16))).ToArray();
+        var halves = LaneSums.OfHalves(pairs[0], pairs[1], pairs[2], pairs[3], pairs[4], pairs[5], pairs[6], pairs[7]);
+        AssertLanes(values, 8, r => halves.GetElement(r), rows: 16);
+    }
+
     [Fact]
     public void Other_counts_of_vectors_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => LaneSums.Of(new Vector512<float>[8].AsSpan()));
+        Assert.Throws<ArgumentException>(() => LaneSums.Of(new Vector512<float>[8]));
         Assert.Throws<ArgumentException>(() => LaneSums.Of(new Vector256<float>[4].AsSpan()));
         Assert.Throws<ArgumentException>(() => LaneSums.Of(new Vector128<float>[8].AsSpan()));
     }
 
-    private static void AssertLanes(float[] values, int lanes, Func<int, float> sum)
+    /// <summary>Row r of <paramref name="values"/>, <paramref name="lanes"/> long, sums to <paramref name="sum"/>(r) for each of <paramref name="rows"/> rows (by default, as many as lanes).</summary>
+    private static void AssertLanes(float[] values, int lanes, Func<int, float> sum, int rows = 0)
     {
-        for (int r = 0; r < lanes; r++)
+        for (int r = 0; r < (rows > 0 ? rows : lanes); r++)
         {
             float expected = PairwiseSum(values.AsSpan(r * lanes, lanes));
             Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(sum(r)), $"lane {r} of {lanes}: {sum(r)}, not {expected}");

@@ -134,9 +134,9 @@ internal static class FloatDot<TWeights, TActivations>
 
     private static float Dot(SimdPath path, ref byte w, ref byte a, int n) => path switch
     {
-        SimdPath.Vector512 => Vector512.Sum(Products512(ref w, ref a, n)) + Tail(ref w, ref a, n / Step512 * Step512, n),
-        SimdPath.Vector256 => Vector256.Sum(Products256(ref w, ref a, n)) + Tail(ref w, ref a, n / Step256 * Step256, n),
-        SimdPath.Vector128 => Vector128.Sum(Products128(ref w, ref a, n)) + Tail(ref w, ref a, n / Step128 * Step128, n),
+        SimdPath.Vector512 => LaneSums.Of(Products512(ref w, ref a, n)) + Tail(ref w, ref a, n / Step512 * Step512, n),
+        SimdPath.Vector256 => LaneSums.Of(Products256(ref w, ref a, n)) + Tail(ref w, ref a, n / Step256 * Step256, n),
+        SimdPath.Vector128 => LaneSums.Of(Products128(ref w, ref a, n)) + Tail(ref w, ref a, n / Step128 * Step128, n),
         _ => Tail(ref w, ref a, 0, n),
     };
 

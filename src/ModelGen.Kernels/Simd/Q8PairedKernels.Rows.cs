@@ -15,7 +15,7 @@ namespace ModelGen.Kernels.Simd;
 /// </para>
 /// <para>
 /// Every output equals <see cref="Dot512"/>'s bit for bit: the groups run row by row through the same code, the lane
-/// sums follow <see cref="HalvingSums"/>' order transposed, and each tail block is scaled, summed and added in
+/// sums follow <see cref="LaneSums"/>' order transposed, and each tail block is scaled, summed and added in
 /// <see cref="UngroupedDot256"/>'s order, with the same float operations lane by lane.
 /// </para>
 /// </remarks>
@@ -85,7 +85,7 @@ internal static partial class Q8PairedKernels<TFormat>
         // Total512's order: the lane sums, plus the minimums, plus the tail (0 if there is none). The tails come
         // last: each follows its row's groups in memory, so the row's stream has brought it into cache; read first,
         // sixteen rows apart, they stall the streams (a 576-wide matrix from DRAM ran 3.5 times slower).
-        return HalvingSums.Of16(ref lane) + Vector512.Create<float>(minimums) + TailSums16(ref tail, stride, ref tailActivations, blocks - (int)grouped);
+        return LaneSums.Of(MemoryMarshal.Cast<float, Vector512<float>>(lanes)) + Vector512.Create<float>(minimums) + TailSums16(ref tail, stride, ref tailActivations, blocks - (int)grouped);
     }
 
     /// <summary>
@@ -204,7 +204,7 @@ internal static partial class Q8PairedKernels<TFormat>
             ref byte activation = ref Unsafe.Add(ref a, b * ActivationBytes);
             var scales = FloatConversions.HalfToSingle(RowFields16(ref block, stride, 0)) * Half(ref activation, 0);
             var quants = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref activation, QuantsOffset)).AsSByte());
-            sums += HalvingSums.OfHalves16(
+            sums += LaneSums.OfHalves(
                 BlockProducts(ref block, stride, 0, quants, scales), BlockProducts(ref block, stride, 1, quants, scales),
                 BlockProducts(ref block, stride, 2, quants, scales), BlockProducts(ref block, stride, 3, quants, scales),
                 BlockProducts(ref block, stride, 4, quants, scales), BlockProducts(ref block, stride, 5, quants, scales),

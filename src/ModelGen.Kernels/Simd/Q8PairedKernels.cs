@@ -553,12 +553,12 @@ internal static partial class Q8PairedKernels<TFormat>
     /// </summary>
     /// <remarks>
     /// The one place that orders these additions for one pair, for <see cref="Dot512"/> and the tiles alike;
-    /// <see cref="Rows16"/> orders them the same for sixteen. The lanes are summed by <see cref="HalvingSums"/>, whose
+    /// <see cref="Rows16"/> orders them the same for sixteen. The lanes are summed by <see cref="LaneSums"/>, whose
     /// order a batch of rows can reproduce.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Total512(Vector512<float> sums, float minimums, ref byte w, ref byte a, int tail) =>
-        HalvingSums.Of(sums) + minimums + (tail > 0 ? UngroupedDot256(ref w, ref a, tail) : 0);
+        LaneSums.Of(sums) + minimums + (tail > 0 ? UngroupedDot256(ref w, ref a, tail) : 0);
 
     /// <summary>Block <paramref name="index"/> of a group: its products, in four float lanes, scaled by lane <paramref name="lane"/> of <paramref name="scales"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -633,7 +633,7 @@ internal static partial class Q8PairedKernels<TFormat>
     }
 
     /// <inheritdoc cref="UngroupedDot128"/>
-    /// <remarks>Each block's lanes are summed by <see cref="HalvingSums"/>, so that <see cref="TailSums16"/> can do sixteen rows' at once.</remarks>
+    /// <remarks>Each block's lanes are summed by <see cref="LaneSums"/>, so that <see cref="TailSums16"/> can do sixteen rows' at once.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float UngroupedDot256(ref byte w, ref byte a, int blocks)
     {
@@ -641,7 +641,7 @@ internal static partial class Q8PairedKernels<TFormat>
         for (int b = 0; b < blocks; b++)
         {
             var scale = Vector256.Create(Half(ref w, 0) * Half(ref a, 0));
-            sum += HalvingSums.Of(Step256(ref w, ref a, 0, scale, Vector256<float>.Zero));
+            sum += LaneSums.Of(Step256(ref w, ref a, 0, scale, Vector256<float>.Zero));
             sum += HasMinimum ? Half(ref w, 2) * Half(ref a, 2) : 0;
             w = ref Unsafe.Add(ref w, TFormat.BlockBytes);
             a = ref Unsafe.Add(ref a, ActivationBytes);
