@@ -194,7 +194,12 @@ internal static partial class Q8PairedKernels<TFormat>
     /// Lane r: <see cref="UngroupedDot256"/> of the <paramref name="blocks"/> (fewer than a group) at
     /// <paramref name="w"/> + r * <paramref name="stride"/>, with those at <paramref name="a"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// Out of line: inlined into <see cref="Rows16"/> beside the group loop, a format with a costly unpack (Q5_0) used
+    /// up the JIT's inlining budget, and the block products and lane sums were left as calls that pass vectors
+    /// through memory.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector512<float> TailSums16(ref byte w, nint stride, ref byte a, int blocks)
     {
         var sums = Vector512<float>.Zero;
