@@ -119,6 +119,22 @@ public sealed unsafe class KQuantSimdTests
     }
 
     [Fact]
+    public void Fifth_bit_pairs_put_0x10_on_every_set_bit()
+    {
+        var random = new Random(7);
+        foreach (ulong bits in new[] { 0UL, ulong.MaxValue, 0x8000_0000_0000_0001UL, 0x0F0F_F0F0_1234_5678UL }.Concat(Enumerable.Range(0, 64).Select(_ => (ulong)random.NextInt64())))
+        {
+            var spread = PackedQuants.FifthBitPairs(bits);
+            for (int j = 0; j < 64; j++)
+            {
+                Assert.Equal((bits >> j & 1) != 0 ? 0x10 : 0, spread[j]);
+            }
+
+            Assert.Equal(PackedQuants.SpreadBitPairs(bits) & Vector512.Create((byte)0x10), spread);
+        }
+    }
+
+    [Fact]
     public void Scale_indices_select_each_lanes_sub_block()
     {
         foreach (int size in (int[])[16, 32])

@@ -136,5 +136,19 @@ internal static class PackedQuants
     /// <summary><see cref="FiveBits"/> of two consecutive blocks <paramref name="stride"/> bytes apart; <paramref name="highs"/> holds both blocks' bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<byte> FiveBitPairs(ref byte packed, int stride, ulong highs) =>
-        NibblePairs(ref packed, stride) | (SpreadBitPairs(highs) & Vector512.Create((byte)0x10));
+        NibblePairs(ref packed, stride) | FifthBitPairs(highs);
+
+    /// <summary>0x10 in byte j where bit j of <paramref name="bits"/> is set, 0 elsewhere.</summary>
+    /// <remarks>
+    /// With VBMI one <c>vpmultishiftqb</c> does it: byte j takes the eight bits of the (broadcast) word that start,
+    /// rotating, at bit j - 4, so its bit 4 is bit j. That is three instructions where spreading the bits is six.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> FifthBitPairs(ulong bits)
+    {
+        var fifth = Vector512.Create((byte)0x10);
+        return Avx512Vbmi.IsSupported
+            ? Avx512Vbmi.MultiShift(Vector512<byte>.Indices - Vector512.Create((byte)4), Vector512.Create(bits)) & fifth
+            : SpreadBitPairs(bits) & fifth;
+    }
 }
