@@ -12,11 +12,12 @@ namespace ModelGen.Kernels.Simd;
 /// its last whole group, each of which converts its own scales and sums its own eight lanes. For a row of 18 blocks
 /// (a 576-wide model) that end costs as much as a group; for a row of 2 blocks (a 64-wide model's output projection)
 /// it is all there is. Across sixteen rows the same work vectorises: lane r of a batch's vectors belongs to row r.
+/// And what the group loop does to the activation row alone is done once per tile (<see cref="Prepare"/>).
 /// </para>
 /// <para>
-/// Every output equals <see cref="Dot512"/>'s bit for bit: the groups run row by row through the same code, the lane
-/// sums follow <see cref="LaneSums"/>' order transposed, and each tail block is scaled, summed and added in
-/// <see cref="UngroupedDot256"/>'s order, with the same float operations lane by lane.
+/// Every output equals <see cref="Dot512"/>'s bit for bit: the groups compute the same integer products and float
+/// operations row by row, the lane sums follow <see cref="LaneSums"/>' order transposed, and each tail block is
+/// scaled, summed and added in <see cref="UngroupedDot256"/>'s order, lane by lane.
 /// </para>
 /// </remarks>
 internal static partial class Q8PairedKernels<TFormat>
