@@ -1,10 +1,14 @@
 namespace ModelGen.Gguf;
 
-/// <summary>A GGUF file that is malformed, truncated or hostile. The message names the file, the field and the byte offset.</summary>
+/// <summary>
+/// A GGUF file that is malformed, truncated or hostile. The message names the file, the field and the byte offset;
+/// what it quotes of the file is escaped and cut (<see cref="DisplayText"/>), so a hostile key cannot flood or steer a
+/// terminal through it.
+/// </summary>
 public sealed class GgufFormatException : Exception
 {
     public GgufFormatException(string source, string field, long offset, string problem)
-        : base($"{source}: {field} at byte {offset}: {problem}")
+        : base($"{DisplayText.Escape(source)}: {DisplayText.Escape(field)} at byte {offset}: {DisplayText.Escape(problem)}")
     {
         Source = source;
         Field = field;
