@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using ModelGen.Gguf;
 using Microsoft.CodeAnalysis.Text;
 
 namespace ModelGen.Generator;
@@ -39,8 +40,15 @@ internal static class Diagnostics
 /// <summary>A diagnostic as a pipeline value: equatable, holding no Roslyn <see cref="Location"/> until it is reported.</summary>
 internal sealed record DiagnosticInfo(string Id, string Path, EquatableArray<string> Arguments)
 {
+    /// <summary>Longest a message argument may be: a build log shows one line per diagnostic, whatever the file holds.</summary>
+    private const int MaxArgumentLength = 1000;
+
+    /// <summary>
+    /// A diagnostic whose arguments, which quote the file, are escaped and cut (<see cref="DisplayText"/>): a build log
+    /// or IDE shows them without control characters, however hostile the file.
+    /// </summary>
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, string path, params string[] arguments) =>
-        new(descriptor.Id, path, new EquatableArray<string>(arguments));
+        new(descriptor.Id, path, new EquatableArray<string>(arguments.Select(a => DisplayText.Escape(a, MaxArgumentLength)).ToArray()));
 
     public Diagnostic ToDiagnostic()
     {

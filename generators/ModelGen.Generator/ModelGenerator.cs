@@ -67,12 +67,12 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     private static ModelSpecResult ReadSpec(ModelFile file)
     {
-        if (!SyntaxFacts.IsValidIdentifier(file.ClassName))
+        if (!IsIdentifier(file.ClassName))
         {
             return new(null, DiagnosticInfo.Create(Diagnostics.InvalidClassName, file.Path, Path.GetFileName(file.Path), file.ClassName, "class"));
         }
 
-        if (file.Namespace.Length > 0 && !file.Namespace.Split('.').All(SyntaxFacts.IsValidIdentifier))
+        if (file.Namespace.Length > 0 && !file.Namespace.Split('.').All(IsIdentifier))
         {
             return new(null, DiagnosticInfo.Create(Diagnostics.InvalidClassName, file.Path, Path.GetFileName(file.Path), file.Namespace, "namespace"));
         }
@@ -90,6 +90,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
             return new(null, DiagnosticInfo.Create(Diagnostics.UnreadableFile, file.Path, Path.GetFileName(file.Path), e.Message));
         }
     }
+
+    /// <summary>A name usable as it is: valid identifier characters, and not a reserved keyword such as <c>class</c>.</summary>
+    private static bool IsIdentifier(string name) =>
+        SyntaxFacts.IsValidIdentifier(name) && !SyntaxFacts.IsReservedKeyword(SyntaxFacts.GetKeywordKind(name));
 
     /// <summary><c>tinyllama-1.1b.Q4_K_M.gguf</c> gives <c>Tinyllama11bQ4KM</c>: letters and digits, each run capitalised.</summary>
     internal static string ClassNameFromFile(string path)

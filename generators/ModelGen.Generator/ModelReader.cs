@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using ModelGen.Gguf;
+using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Generator;
 
@@ -11,8 +12,6 @@ namespace ModelGen.Generator;
 /// </summary>
 internal static class ModelReader
 {
-    public static readonly string[] SupportedArchitectures = ["llama", "qwen2", "qwen3"];
-
     public static ModelSpecResult Read(ModelFile file, Stream stream)
     {
         var source = System.IO.Path.GetFileName(file.Path);
@@ -48,62 +47,23 @@ internal static class ModelReader
 
     private static ModelSpec Build(ModelFile file, string source, GgufHeader header, string fingerprint)
     {
-        var md = header.Metadata;
-        var arch = md.Architecture;
-        if (arch is null || Array.IndexOf(SupportedArchitectures, arch) < 0)
+        var arch = header.Metadata.Architecture;
+        if (arch is null || !ModelConfig.SupportedArchitectures.Contains(arch))
         {
-            throw new SpecException(Diagnostics.UnsupportedArchitecture, file, source, arch ?? "(no general.architecture)", string.Join(", ", SupportedArchitectures));
+            throw new SpecException(Diagnostics.UnsupportedArchitecture, file, source,
+                arch is null ? "(no general.architecture)" : DisplayText.Escape(arch), string.Join(", ", ModelConfig.SupportedArchitectures));
         }
 
-        int Int(string key, int? fallback = null)
+        ModelConfig config;
+        try
         {
-            var full = arch + "." + key;
-            if (!md.TryGetValue(full, out var value))
-            {
-                return fallback ?? throw Invalid($"missing hyper-parameter {full}");
-            }
-
-            if (value.AsArray() is not null)
-            {
-                throw Invalid($"{full} varies per layer, which ModelGen does not support");
-            }
-
-            return (int)md.GetInteger(full, 1, int.MaxValue);
+            config = ModelConfig.FromMetadata(header.Metadata, source);
+            config.CheckBuffers(ModelEmitter.CacheLength(config), ModelEmitter.MaxBatchSize, source);
         }
-
-        float Float(string key, float fallback) => md.TryGetSingle(arch + "." + key) ?? fallback;
-
-        SpecException Invalid(string message) => new(Diagnostics.InvalidHyperParameters, file, source, message);
-
-        int embedding = Int("embedding_length");
-        int heads = Int("attention.head_count");
-        int headDim = Int("attention.key_length", embedding / heads);
-        if (Int("attention.value_length", headDim) != headDim)
+        catch (UnsupportedModelException e)
         {
-            throw Invalid("key and value heads of different sizes are not supported");
+            throw new SpecException(Diagnostics.InvalidHyperParameters, file, source, e.Problem);
         }
-
-        int kvHeads = Int("attention.head_count_kv", heads);
-        if (heads % kvHeads != 0)
-        {
-            throw Invalid($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
-        }
-
-        float scale = 1f;
-        var scalingType = md.TryGetString(arch + ".rope.scaling.type");
-        if (scalingType is "linear" || (scalingType is null && md.ContainsKey(arch + ".rope.scale_linear")))
-        {
-            float factor = md.TryGetSingle(arch + ".rope.scaling.factor") ?? md.TryGetSingle(arch + ".rope.scale_linear") ?? 1f;
-            scale = factor > 0 ? 1f / factor : 1f;
-        }
-        else if (scalingType is not (null or "none"))
-        {
-            throw Invalid($"rope scaling '{scalingType}' is not supported (none or linear)");
-        }
-
-        int vocabulary = md.TryGetValue("tokenizer.ggml.tokens", out var tokens) && tokens.AsArray() is { } t
-            ? (int)t.Count
-            : Int("vocab_size");
 
         var spec = new ModelSpec
         {
@@ -111,37 +71,27 @@ internal static class ModelReader
             Namespace = file.Namespace,
             SourceFileName = source,
             Fingerprint = fingerprint,
-            Architecture = arch,
-            ModelName = md.TryGetString("general.name") ?? System.IO.Path.GetFileNameWithoutExtension(source),
-            EmbeddingLength = embedding,
-            LayerCount = Int("block_count"),
-            HeadCount = heads,
-            KvHeadCount = kvHeads,
-            HeadDimension = headDim,
-            FeedForwardLength = Int("feed_forward_length"),
-            VocabularySize = vocabulary,
-            ContextLength = Int("context_length"),
-            RmsEpsilon = Float("attention.layer_norm_rms_epsilon", 1e-5f),
-            RopeBase = Float("rope.freq_base", 10000f),
-            RopeFrequencyScale = scale,
-            RopeDimensions = Int("rope.dimension_count", headDim),
-            RopeNeoX = arch != "llama",
+            Config = config,
             Tensors = new EquatableArray<TensorSpec>(header.Tensors
                 .Select(x => new TensorSpec(x.Name, x.Type, new EquatableArray<long>(x.Shape.ToArray()), x.Offset))
                 .ToArray()),
         };
 
-        CheckTensors(spec, file, source);
-        return spec;
+        return spec with { Weights = new EquatableArray<TensorSpec>(CheckTensors(spec, file, source)) };
     }
 
-    /// <summary>Every tensor the forward pass reads: present, of the expected shape, in a format the kernels compute.</summary>
-    private static void CheckTensors(ModelSpec spec, ModelFile file, string source)
+    /// <summary>
+    /// Checks every tensor the forward pass reads (present, of the expected shape, in a format the kernels compute)
+    /// and returns them in file order: only these become fields of the compiled class, whatever else the file holds.
+    /// </summary>
+    private static TensorSpec[] CheckTensors(ModelSpec spec, ModelFile file, string source)
     {
-        int dim = spec.EmbeddingLength, q = spec.QueryLength, kv = spec.KvLength, ffn = spec.FeedForwardLength;
+        var c = spec.Config;
+        var read = new HashSet<TensorSpec>();
+        int dim = c.EmbeddingLength, q = c.QueryLength, kv = c.KvLength, ffn = c.FeedForwardLength;
 
         TensorSpec Find(string name) =>
-            spec.Find(name) ?? throw new SpecException(Diagnostics.MissingTensor, file, source, name, spec.Architecture);
+            spec.Find(name) ?? throw new SpecException(Diagnostics.MissingTensor, file, source, name, c.Architecture);
 
         void Shape(TensorSpec t, params long[] expected)
         {
@@ -160,6 +110,8 @@ internal static class ModelReader
                 throw new SpecException(Diagnostics.UnsupportedTensorType, file, source, name, t.Type.Info().Name,
                     computed ? "the kernels cannot multiply" : "the kernels cannot dequantize");
             }
+
+            read.Add(t);
         }
 
         void Vector(string name, int length, bool required = true)
@@ -176,9 +128,11 @@ internal static class ModelReader
             {
                 throw new SpecException(Diagnostics.UnsupportedTensorType, file, source, name, t.Type.Info().Name, "norms and biases must be f32 or f16");
             }
+
+            read.Add(t);
         }
 
-        for (int i = 0; i < spec.LayerCount; i++)
+        for (int i = 0; i < c.LayerCount; i++)
         {
             var p = $"blk.{i}.";
             Vector(p + "attn_norm.weight", dim);
@@ -186,14 +140,14 @@ internal static class ModelReader
             Matrix(p + "attn_k.weight", dim, kv);
             Matrix(p + "attn_v.weight", dim, kv);
             Matrix(p + "attn_output.weight", q, dim);
-            bool biases = spec.Architecture == "qwen2";
+            bool biases = c.Architecture == "qwen2";
             Vector(p + "attn_q.bias", q, biases);
             Vector(p + "attn_k.bias", kv, biases);
             Vector(p + "attn_v.bias", kv, biases);
-            if (spec.Architecture == "qwen3")
+            if (c.Architecture == "qwen3")
             {
-                Vector(p + "attn_q_norm.weight", spec.HeadDimension);
-                Vector(p + "attn_k_norm.weight", spec.HeadDimension);
+                Vector(p + "attn_q_norm.weight", c.HeadDimension);
+                Vector(p + "attn_k_norm.weight", c.HeadDimension);
             }
 
             Vector(p + "ffn_norm.weight", dim);
@@ -203,12 +157,14 @@ internal static class ModelReader
         }
 
         bool tied = spec.Find("output.weight") is null;
-        Matrix("token_embd.weight", dim, spec.VocabularySize, computed: tied);
+        Matrix("token_embd.weight", dim, c.VocabularySize, computed: tied);
         Vector("output_norm.weight", dim);
         if (!tied)
         {
-            Matrix("output.weight", dim, spec.VocabularySize);
+            Matrix("output.weight", dim, c.VocabularySize);
         }
+
+        return spec.Tensors.Where(read.Contains).ToArray();
     }
 
     /// <summary>SHA-256 of the header (every byte before the tensor data): changes with any metadata or tensor-table change.</summary>

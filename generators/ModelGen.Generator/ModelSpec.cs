@@ -1,4 +1,5 @@
 using ModelGen.Gguf;
+using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Generator;
 
@@ -31,30 +32,14 @@ internal sealed record ModelSpec
     /// <summary>SHA-256 of the header bytes (everything before the tensor data), in hex.</summary>
     public required string Fingerprint { get; init; }
 
-    public required string Architecture { get; init; }
-    public required string ModelName { get; init; }
-    public required int EmbeddingLength { get; init; }
-    public required int LayerCount { get; init; }
-    public required int HeadCount { get; init; }
-    public required int KvHeadCount { get; init; }
-    public required int HeadDimension { get; init; }
-    public required int FeedForwardLength { get; init; }
-    public required int VocabularySize { get; init; }
-    public required int ContextLength { get; init; }
-    public required float RmsEpsilon { get; init; }
-    public required float RopeBase { get; init; }
-    public required float RopeFrequencyScale { get; init; }
-    public required int RopeDimensions { get; init; }
-
-    /// <summary>NeoX pairing (qwen2, qwen3) rather than llama's adjacent pairs.</summary>
-    public required bool RopeNeoX { get; init; }
+    /// <summary>The hyper-parameters, read and checked by the engine's own rules.</summary>
+    public required ModelConfig Config { get; init; }
 
     /// <summary>Every tensor of the file, in file order.</summary>
     public required EquatableArray<TensorSpec> Tensors { get; init; }
 
-    public int QueryLength => HeadCount * HeadDimension;
-
-    public int KvLength => KvHeadCount * HeadDimension;
+    /// <summary>The tensors the forward pass reads, checked, in file order: the compiled class's weight fields.</summary>
+    public EquatableArray<TensorSpec> Weights { get; init; }
 
     public TensorSpec? Find(string name)
     {

@@ -7,36 +7,11 @@ namespace ModelGen.Generator.Tests;
 /// <summary>GGUF files written for the generator's diagnostics: a real model's header with one thing changed.</summary>
 internal static class BadFiles
 {
-    /// <summary>
-    /// Rewrites <paramref name="source"/>'s header into <paramref name="name"/>: metadata through <paramref name="metadata"/>
-    /// (null drops an entry), tensors through <paramref name="tensor"/> (null drops one). Data is zeros.
-    /// </summary>
+    /// <summary>A variant of <paramref name="source"/> in the test folder (see <see cref="GgufVariant.Write"/>).</summary>
     public static string Variant(string source, string name,
         Func<GgufMetadataEntry, GgufValue?>? metadata = null,
-        Func<GgufTensorInfo, (string Name, GgmlType Type, long[] Shape)?>? tensor = null)
-    {
-        var path = ModelFiles.TempPath(name);
-        using var file = GgufFile.Open(source);
-        var writer = new GgufWriter();
-        foreach (var entry in file.Metadata.Entries)
-        {
-            if ((metadata is null ? entry.Value : metadata(entry)) is { } value)
-            {
-                writer.Add(entry.Key, value);
-            }
-        }
-
-        foreach (var t in file.Tensors)
-        {
-            if ((tensor is null ? (t.Name, t.Type, t.Shape.ToArray()) : tensor(t)) is { } changed)
-            {
-                writer.AddZeros(changed.Name, changed.Type, changed.Shape);
-            }
-        }
-
-        writer.Write(path);
-        return path;
-    }
+        Func<GgufTensorInfo, (string Name, GgmlType Type, long[] Shape)?>? tensor = null) =>
+        GgufVariant.Write(source, ModelFiles.TempPath(name), metadata, tensor);
 
     /// <summary>
     /// A model of <paramref name="shape"/> with llama's 32,000-token SentencePiece vocabulary and zero weights, written
@@ -79,19 +54,5 @@ internal static class BadFiles
         writer.AddZeros("output_norm.weight", GgmlType.F32, [dim])
             .AddZeros("output.weight", type, [dim, vocabulary]);
         writer.Write(path);
-    }
-
-    /// <summary>Writes a tensor's bytes as zeros: a hole in the file, ended by one written byte so the length is right.</summary>
-    private static GgufWriter AddZeros(this GgufWriter writer, string name, GgmlType type, long[] shape) =>
-        writer.AddTensor(name, type, shape, Zeros(type, shape));
-
-    private static Action<Stream> Zeros(GgmlType type, long[] shape)
-    {
-        long bytes = type.Info().RowBytes(shape[0]) * shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-        return stream =>
-        {
-            stream.Seek(bytes - 1, SeekOrigin.Current);
-            stream.WriteByte(0);
-        };
     }
 }

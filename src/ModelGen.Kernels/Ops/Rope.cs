@@ -1,12 +1,5 @@
 namespace ModelGen.Kernels.Ops;
 
-/// <summary>How rotary embedding pairs dimensions: llama rotates adjacent pairs, NeoX (qwen2, qwen3) the two halves.</summary>
-public enum RopeStyle
-{
-    Normal,
-    NeoX,
-}
-
 /// <summary>
 /// Rotary position embedding with linear scaling, computed as ggml does: a cos/sin table per position built by
 /// repeated multiplication of the angle by <c>base^(-2/dims)</c>, in float.

@@ -16,6 +16,12 @@ public sealed record ModelOptions
 
     /// <summary>Most tokens per forward pass during prefill.</summary>
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// Bytes the KV cache and buffers may take at most; 0 takes <see cref="Engine.MemoryBudget.Default"/>, half of the
+    /// memory the process may use. A model and context over it are refused at load.
+    /// </summary>
+    public long MemoryBudget { get; init; }
 }
 
 /// <summary>
@@ -36,22 +42,36 @@ public sealed class GenericModel : IForwardPass, IDisposable
         Generator = new TextGenerator(this, tokenizer);
     }
 
-    /// <summary>Loads <paramref name="path"/>; throws <see cref="GgufFormatException"/> or <see cref="UnsupportedModelException"/> naming the problem.</summary>
+    /// <summary>Loads <paramref name="path"/>, naming the problem when it cannot.</summary>
+    /// <exception cref="GgufFormatException">The file is not a well-formed GGUF file.</exception>
+    /// <exception cref="UnsupportedModelException">
+    /// The engine cannot run it: architecture, hyper-parameters, tensors, vocabulary, or a context over the memory budget.
+    /// </exception>
+    /// <exception cref="IOException">The file cannot be opened or mapped.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is out of range.</exception>
     public static GenericModel Load(string path, ModelOptions? options = null)
     {
         options ??= new ModelOptions();
+        if (options.ContextLength < 0 || options.Threads < 0 || options.BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options, "context and threads must not be negative, and batches hold at least one token");
+        }
+
         var file = GgufFile.Open(path);
         try
         {
-            var config = ModelConfig.FromMetadata(file.Metadata, System.IO.Path.GetFileName(path));
+            var source = System.IO.Path.GetFileName(path);
+            var config = ModelConfig.FromMetadata(file.Metadata, source);
+            int context = options.ContextLength > 0 ? options.ContextLength : Math.Min(config.ContextLength, 4096);
+            MemoryBudget.Check(config, context, options.BatchSize, options.MemoryBudget, source);
             var weights = ModelWeights.Bind(file, config);
             var tokenizer = Tokenizer.FromGguf(file.Metadata);
             if (tokenizer.VocabularySize != config.VocabularySize)
             {
-                throw new UnsupportedModelException($"{System.IO.Path.GetFileName(path)}: the vocabulary has {tokenizer.VocabularySize} tokens but the embedding {config.VocabularySize} rows");
+                throw new UnsupportedModelException(source, $"the vocabulary has {tokenizer.VocabularySize} tokens but the embedding {config.VocabularySize} rows");
             }
 
-            int context = options.ContextLength > 0 ? options.ContextLength : Math.Min(config.ContextLength, 4096);
             var pool = new KernelThreadPool(options.Threads);
             var transformer = new Transformer(config, weights, context, options.BatchSize, pool);
             return new GenericModel(file, config, transformer, tokenizer);

@@ -3,11 +3,28 @@ using ModelGen.Kernels.Ops;
 
 namespace ModelGen.Runtime.Engine;
 
-/// <summary>The hyper-parameters of a llama, qwen2 or qwen3 model, read from its GGUF metadata.</summary>
+/// <summary>The hyper-parameters of a llama, qwen2 or qwen3 model, read from its GGUF metadata and checked.</summary>
+/// <remarks>
+/// One source for the generic engine and the model compiler: the generator compiles this file too, so a file the
+/// engine refuses at load is refused at build time with the same words, and the compiled class's constants are these
+/// values. Every derived size is checked here, before anything is allocated from it.
+/// </remarks>
 public sealed record ModelConfig
 {
     /// <summary>Architectures the engine runs.</summary>
     public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "qwen2", "qwen3"];
+
+    /// <summary>
+    /// The largest width (embedding, heads together, feed-forward, vocabulary) accepted: far above any real model's,
+    /// and low enough that a batch of activations of that width is a valid array.
+    /// </summary>
+    public const int MaxWidth = 1 << 24;
+
+    /// <summary>The most blocks accepted: far above any real model's.</summary>
+    public const int MaxLayers = 1 << 16;
+
+    /// <summary>Elements of the largest array the runtime allocates (.NET's <c>Array.MaxLength</c>).</summary>
+    private const long MaxArrayLength = 0x7FFFFFC7;
 
     public required string Architecture { get; init; }
 
@@ -48,65 +65,86 @@ public sealed record ModelConfig
     /// <summary>Dimension of all key (and value) heads together.</summary>
     public int KvLength => KvHeadCount * HeadDimension;
 
-    /// <summary>Reads and checks the hyper-parameters; throws <see cref="UnsupportedModelException"/> naming what is wrong.</summary>
+    /// <summary>
+    /// Reads and checks the hyper-parameters; throws <see cref="UnsupportedModelException"/> naming the key and what
+    /// is wrong with it, or <see cref="GgufFormatException"/> for a value of the wrong type.
+    /// </summary>
     public static ModelConfig FromMetadata(GgufMetadata md, string source)
     {
-        var arch = md.Architecture ?? throw new UnsupportedModelException($"{source}: no general.architecture key");
+        var arch = md.Architecture ?? throw new UnsupportedModelException(source, "no general.architecture key");
         if (!SupportedArchitectures.Contains(arch))
         {
-            throw new UnsupportedModelException(
-                $"{source}: architecture '{arch}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
+            throw new UnsupportedModelException(source,
+                $"architecture '{DisplayText.Escape(arch)}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
         }
+
+        UnsupportedModelException Invalid(string problem) => new(source, problem);
 
         int Int(string key, int? fallback = null)
         {
             var full = $"{arch}.{key}";
             if (!md.TryGetValue(full, out var value))
             {
-                return fallback ?? throw new UnsupportedModelException($"{source}: missing hyper-parameter {full}");
+                return fallback ?? throw Invalid($"missing hyper-parameter {full}");
             }
 
             if (value.AsArray() is not null)
             {
-                throw new UnsupportedModelException($"{source}: {full} varies per layer, which the engine does not support");
+                throw Invalid($"{full} varies per layer, which the engine does not support");
             }
 
             return (int)md.GetInteger(full, 1, int.MaxValue);
         }
 
-        float Float(string key, float fallback) => md.TryGetSingle($"{arch}.{key}") ?? fallback;
+        float Float(string key, float fallback)
+        {
+            float value = md.TryGetSingle($"{arch}.{key}") ?? fallback;
+            return IsFinite(value) ? value : throw Invalid($"{arch}.{key} is {Number(value)}: it must be a finite number");
+        }
 
         int embedding = Int("embedding_length");
         int heads = Int("attention.head_count");
         int headDim = Int("attention.key_length", embedding / heads);
+        if (headDim == 0)
+        {
+            throw Invalid($"the head size is 0: {arch}.embedding_length {embedding} over {arch}.attention.head_count {heads}");
+        }
+
         if (Int("attention.value_length", headDim) != headDim)
         {
-            throw new UnsupportedModelException($"{source}: key and value heads of different sizes are not supported");
+            throw Invalid("key and value heads of different sizes are not supported");
         }
 
         int kvHeads = Int("attention.head_count_kv", heads);
         if (heads % kvHeads != 0)
         {
-            throw new UnsupportedModelException($"{source}: {heads} query heads cannot share {kvHeads} key/value heads evenly");
+            throw Invalid($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
         }
 
         float scale = 1f;
         var scalingType = md.TryGetString($"{arch}.rope.scaling.type");
         if (scalingType is "linear" || (scalingType is null && md.ContainsKey($"{arch}.rope.scale_linear")))
         {
-            float factor = md.TryGetSingle($"{arch}.rope.scaling.factor") ?? md.TryGetSingle($"{arch}.rope.scale_linear") ?? 1f;
+            var key = md.ContainsKey($"{arch}.rope.scaling.factor") ? "rope.scaling.factor" : "rope.scale_linear";
+            float factor = Float(key, 1f);
+            if (factor < 0)
+            {
+                throw Invalid($"{arch}.{key} is {Number(factor)}: it must not be negative");
+            }
+
+            // As llama.cpp: a factor of 0 means no scaling.
             scale = factor > 0 ? 1f / factor : 1f;
         }
         else if (scalingType is not (null or "none"))
         {
-            throw new UnsupportedModelException($"{source}: rope scaling '{scalingType}' is not supported (none or linear)");
+            throw Invalid($"rope scaling '{DisplayText.Escape(scalingType)}' is not supported (none or linear)");
         }
 
-        int vocabulary = md.TryGetValue("tokenizer.ggml.tokens", out var tokens) && tokens.AsArray() is { } t
-            ? (int)t.Count
+        long vocabulary = md.TryGetValue("tokenizer.ggml.tokens", out var tokens) && tokens.AsArray() is { } t
+            ? t.Count
             : Int("vocab_size");
 
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = arch,
             Name = md.TryGetString("general.name") ?? Path.GetFileNameWithoutExtension(source),
@@ -116,7 +154,7 @@ public sealed record ModelConfig
             KvHeadCount = kvHeads,
             HeadDimension = headDim,
             FeedForwardLength = Int("feed_forward_length"),
-            VocabularySize = vocabulary,
+            VocabularySize = (int)Math.Min(vocabulary, int.MaxValue),
             ContextLength = Int("context_length"),
             RmsEpsilon = Float("attention.layer_norm_rms_epsilon", 1e-5f),
             RopeBase = Float("rope.freq_base", 10000f),
@@ -124,5 +162,75 @@ public sealed record ModelConfig
             RopeDimensions = Int("rope.dimension_count", headDim),
             RopeStyle = arch == "llama" ? RopeStyle.Normal : RopeStyle.NeoX,
         };
+        config.Check(source, vocabulary);
+        return config;
     }
+
+    /// <summary>
+    /// Throws <see cref="UnsupportedModelException"/> if a KV cache of <paramref name="contextLength"/> positions or
+    /// activations for <paramref name="maxBatch"/> tokens would not fit in one array each.
+    /// </summary>
+    public void CheckBuffers(int contextLength, int maxBatch, string source)
+    {
+        long widest = Math.Max(Math.Max(EmbeddingLength, QueryLength), Math.Max(FeedForwardLength, VocabularySize));
+        if ((long)contextLength * KvLength > MaxArrayLength || maxBatch * widest > MaxArrayLength)
+        {
+            throw new UnsupportedModelException(source,
+                $"a context of {contextLength} tokens and batches of {maxBatch} need buffers larger than .NET arrays can be");
+        }
+    }
+
+    /// <summary>
+    /// Bytes the KV cache (F16 keys and values) and the activation buffers take for <paramref name="contextLength"/>
+    /// positions and batches of <paramref name="maxBatch"/> tokens: what a model allocates besides its mapped weights.
+    /// </summary>
+    public long WorkingSetBytes(int contextLength, int maxBatch)
+    {
+        long cache = 2L * LayerCount * contextLength * KvLength * sizeof(ushort);
+        long perToken = 2L * Math.Max(EmbeddingLength, QueryLength) + 2L * QueryLength + 2L * KvLength + 2L * FeedForwardLength + VocabularySize;
+        return cache + (long)maxBatch * perToken * sizeof(float);
+    }
+
+    private void Check(string source, long vocabulary)
+    {
+        UnsupportedModelException Invalid(string problem) => new(source, problem);
+        string arch = Architecture;
+
+        void Width(string what, long value)
+        {
+            if (value < 1 || value > MaxWidth)
+            {
+                throw Invalid($"{what} is {value}: it must be between 1 and {MaxWidth}");
+            }
+        }
+
+        Width($"{arch}.embedding_length", EmbeddingLength);
+        Width($"{arch}.feed_forward_length", FeedForwardLength);
+        Width("the vocabulary (tokenizer.ggml.tokens)", vocabulary);
+        Width($"the query heads together ({arch}.attention.head_count × head size)", (long)HeadCount * HeadDimension);
+        if (LayerCount > MaxLayers)
+        {
+            throw Invalid($"{arch}.block_count is {LayerCount}: at most {MaxLayers} blocks are supported");
+        }
+
+        if (RopeDimensions % 2 != 0 || RopeDimensions > HeadDimension)
+        {
+            throw Invalid($"{arch}.rope.dimension_count is {RopeDimensions}: it must be even and at most the head size, {HeadDimension}");
+        }
+
+        if (RmsEpsilon < 0)
+        {
+            throw Invalid($"{arch}.attention.layer_norm_rms_epsilon is {Number(RmsEpsilon)}: it must not be negative");
+        }
+
+        if (RopeBase <= 0)
+        {
+            throw Invalid($"{arch}.rope.freq_base is {Number(RopeBase)}: it must be positive");
+        }
+    }
+
+    private static bool IsFinite(float value) => !float.IsNaN(value) && !float.IsInfinity(value);
+
+    /// <summary>The same digits whatever the culture: the generator runs inside a compiler with the user's.</summary>
+    private static string Number(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
