@@ -86,7 +86,12 @@ internal sealed class ModelProject
     private static ModelProject Create(string model, string kind, string properties, string cacheRoot)
     {
         model = Path.GetFullPath(model);
-        var name = Path.GetFileNameWithoutExtension(model);
+        if (model.Any(c => DisplayText.IsUnsafe(c)))
+        {
+            throw new ArgumentException($"{DisplayText.Escape(model)}: a model path with control characters cannot go into a project file; rename the file");
+        }
+
+        var name = AssemblyNameOf(model);
         var directory = Path.Combine(cacheRoot, $"{name}-{HeaderDigest(model)}", kind);
         System.IO.Directory.CreateDirectory(directory);
         var repository = BuildSettings.RepositoryRoot;
@@ -98,8 +103,8 @@ internal sealed class ModelProject
         var project = new ModelProject(directory, name);
         WriteIfChanged(project.ProjectFile, $"""
             <Project Sdk="Microsoft.NET.Sdk">
-              <!-- Written by modelgen: {Path.GetFileName(model)} compiled into {ModelNamespace}.{ModelClass}. -->
-              <Import Project="{repository}/src/ModelGen/buildTransitive/ModelGen.props" />
+              <!-- Written by modelgen: the model compiled into {ModelNamespace}.{ModelClass}. -->
+              <Import Project="{MsBuildValue(repository)}/src/ModelGen/buildTransitive/ModelGen.props" />
               <PropertyGroup>
             {properties}
                 <AssemblyName>{name}</AssemblyName>
@@ -109,13 +114,50 @@ internal sealed class ModelProject
                 <InvariantGlobalization>true</InvariantGlobalization>
               </PropertyGroup>
               <ItemGroup>
-                <ProjectReference Include="{repository}/src/ModelGen.Runtime/ModelGen.Runtime.csproj" />
-                <ProjectReference Include="{repository}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
-                <AdditionalFiles Include="{model}" ModelGenClass="{ModelClass}" ModelGenNamespace="{ModelNamespace}" />
+                <ProjectReference Include="{MsBuildValue(repository)}/src/ModelGen.Runtime/ModelGen.Runtime.csproj" />
+                <ProjectReference Include="{MsBuildValue(repository)}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                <AdditionalFiles Include="{MsBuildValue(model)}" ModelGenClass="{ModelClass}" ModelGenNamespace="{ModelNamespace}" />
               </ItemGroup>
             </Project>
             """);
         return project;
+    }
+
+    /// <summary>
+    /// The executable's name: the model file's name without extension, with anything but letters, digits, '.', '-'
+    /// and '_' replaced, so that it is a plain file name and a plain MSBuild value.
+    /// </summary>
+    internal static string AssemblyNameOf(string model)
+    {
+        var name = new StringBuilder();
+        foreach (char c in Path.GetFileNameWithoutExtension(model))
+        {
+            name.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        }
+
+        return name.Length == 0 || name[0] == '.' ? "model" + name : name.ToString();
+    }
+
+    /// <summary>
+    /// A path as an MSBuild value in an XML attribute: MSBuild's own special characters (properties, items, metadata,
+    /// separators, wildcards) written as <c>%XX</c>, then XML-escaped, so that any file name stays one literal path.
+    /// </summary>
+    internal static string MsBuildValue(string text)
+    {
+        var escaped = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '%' or '$' or '@' or '\'' or ';' or '?' or '*')
+            {
+                escaped.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                escaped.Append(c);
+            }
+        }
+
+        return System.Security.SecurityElement.Escape(escaped.ToString());
     }
 
     /// <summary>
