@@ -15,7 +15,7 @@ internal sealed class CompiledModel : IDisposable
     public CompiledModel(string source, string path, int threads, string typeName = "Compiled.TestModel")
     {
         (_context, var assembly) = GeneratorHarness.CompileAndLoad(source);
-        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(int)])!;
+        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(int), typeof(long)])!;
         _threads = threads;
         Model = Load(path);
     }
@@ -27,7 +27,7 @@ internal sealed class CompiledModel : IDisposable
     {
         try
         {
-            return (IForwardPass)_load.Invoke(null, [path, _threads])!;
+            return (IForwardPass)_load.Invoke(null, [path, _threads, 0L])!;
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

@@ -8,7 +8,7 @@ namespace ModelGen.Cli.Publishing;
 /// <summary>A model compiled into its class by a library build (cached per model header) and loaded into this process.</summary>
 internal static class GeneratedModel
 {
-    /// <summary>Builds (or reuses) the model's class and calls its <c>Load(path, threads)</c>; the result is also <see cref="IDisposable"/>.</summary>
+    /// <summary>Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget)</c>; the result is also <see cref="IDisposable"/>.</summary>
     public static IForwardPass Load(string model, int threads, string cacheRoot)
     {
         var built = ModelProject.ForLibrary(model, cacheRoot).Build();
@@ -16,11 +16,11 @@ internal static class GeneratedModel
         // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on.
         var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(built);
         var type = assembly.GetType($"{ModelProject.ModelNamespace}.{ModelProject.ModelClass}", throwOnError: true)!;
-        var load = type.GetMethod("Load", [typeof(string), typeof(int)])
-                   ?? throw new InvalidOperationException($"{type} has no Load(string, int)");
+        var load = type.GetMethod("Load", [typeof(string), typeof(int), typeof(long)])
+                   ?? throw new InvalidOperationException($"{type} has no Load(string, int, long)");
         try
         {
-            return (IForwardPass)load.Invoke(null, [model, threads])!;
+            return (IForwardPass)load.Invoke(null, [model, threads, 0L])!;
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {
