@@ -64,6 +64,7 @@ internal static class ChatCommand
         Console.CancelKeyPress += interrupt.OnCancelKeyPress;
         try
         {
+            // Prompts are for someone typing; from a file or a pipe they would only litter stderr.
             var prompts = Console.IsInputRedirected ? TextWriter.Null : Console.Error;
             while (ReadEntry(Console.In, prompts) is { } entry)
             {
@@ -147,8 +148,9 @@ internal static class ChatCommand
     private readonly record struct Entry(string Text, bool IsSingleLine);
 
     /// <summary>
-    /// Reads one entry, prompting on <paramref name="prompts"/>: a line; lines joined while each ends in <c>\</c>; or the lines between two
-    /// <c>"""</c> lines, kept as they are. Null at the end of input; an open block or continuation ends there too.
+    /// Reads one entry, prompting on <paramref name="prompts"/>: a line; lines joined while each ends in <c>\</c>; or
+    /// the lines between two <c>"""</c> lines, kept as they are. Null at the end of input, which also ends an open
+    /// block or continuation.
     /// </summary>
     private static Entry? ReadEntry(TextReader input, TextWriter prompts)
     {
