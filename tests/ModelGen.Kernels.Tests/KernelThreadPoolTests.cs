@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using ModelGen.Kernels.Threading;
 
 namespace ModelGen.Kernels.Tests;
@@ -82,6 +83,34 @@ public class KernelThreadPoolTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_single_chunk_call_is_refused_while_another_call_runs(int threads)
+    {
+        // Items 0 and 1 in one grain are one chunk on any pool: the path that runs the body on the caller alone.
+        using var pool = new KernelThreadPool(threads);
+        var second = new CallFromAnotherThread(pool, new StrongBox<Exception?>(), new long[1]);
+        await Task.Run(() => pool.For(1, 1, second)).WaitAsync(Timeout);
+
+        Assert.IsType<InvalidOperationException>(second.Error.Value);
+        Assert.Contains("one call at a time", second.Error.Value.Message);
+        Assert.Equal(0, second.Sum[0]);
+
+        // Refusing the second caller leaves the pool usable, on both paths: 0 + 1, then 0 + 1 + 2.
+        pool.For(2, 2, new AddRange(second.Sum));
+        Assert.Equal(1, second.Sum[0]);
+        pool.For(3, 1, new AddRange(second.Sum));
+        Assert.Equal(4, second.Sum[0]);
+    }
+
+    [Fact]
+    public async Task A_single_chunk_call_from_inside_a_body_throws()
+    {
+        using var pool = new KernelThreadPool(1);
+        await Task.Run(() => Assert.Throws<InvalidOperationException>(() => pool.For(1, 1, new NestedSingleChunk(pool)))).WaitAsync(Timeout);
+    }
+
+    [Theory]
     [InlineData(2, 100)]
     [InlineData(3, 100)]
     [InlineData(2, 0)]
@@ -159,6 +188,37 @@ public class KernelThreadPoolTests
     private readonly struct Nested(KernelThreadPool pool) : IRangeBody
     {
         public void Execute(int start, int end) => pool.For(8, 1, new AddRange(new long[1]));
+    }
+
+    private readonly struct NestedSingleChunk(KernelThreadPool pool) : IRangeBody
+    {
+        public void Execute(int start, int end) => pool.For(1, 1, new AddRange(new long[1]));
+    }
+
+    /// <summary>While this body runs, another thread calls the pool with one item and records what it threw.</summary>
+    private readonly struct CallFromAnotherThread(KernelThreadPool pool, StrongBox<Exception?> error, long[] sum) : IRangeBody
+    {
+        public StrongBox<Exception?> Error => error;
+
+        public long[] Sum => sum;
+
+        public void Execute(int start, int end)
+        {
+            var (secondPool, body, thrown) = (pool, new AddRange(sum), error);
+            var other = new Thread(() =>
+            {
+                try
+                {
+                    secondPool.For(2, 2, body);
+                }
+                catch (Exception e)
+                {
+                    thrown.Value = e;
+                }
+            });
+            other.Start();
+            other.Join();
+        }
     }
 
     private readonly struct AddRange(long[] sum) : IRangeBody

@@ -31,7 +31,7 @@ public interface IRangeBody
 /// <para>
 /// Idle workers spin on the word for <see cref="SpinDuration"/> (back-to-back kernel calls then cost no wake-up),
 /// then block until the next call. One caller at a time: the pool is not re-entrant and throws if used from two
-/// threads at once or from inside a body.
+/// threads at once or from inside a body, whether or not the call would be cut into chunks.
 /// </para>
 /// </remarks>
 public sealed unsafe class KernelThreadPool : IDisposable
@@ -115,22 +115,24 @@ public sealed unsafe class KernelThreadPool : IDisposable
         int grains = (count - 1) / grain + 1;
         int chunks = ThreadCount == 1 ? 1 : Math.Min(Math.Min(grains, ThreadCount * ChunksPerThread), MaxChunks);
 
-        // The body is shared through a pointer: a local on this frame stays put, and lives until every chunk is done.
-        TBody shared = body;
-        if (chunks == 1)
-        {
-            shared.Execute(0, count);
-            return;
-        }
-
-        int chunkGrains = (grains - 1) / chunks + 1;
+        // Checked before the single-chunk path too: its caller computes on the same buffers as any other caller of
+        // this pool (a model's activations, its KV cache), so a second caller must be refused there as well.
         if (Interlocked.Exchange(ref _callerActive, 1) != 0)
         {
             throw new InvalidOperationException("KernelThreadPool runs one call at a time: it was called concurrently or from inside a body.");
         }
 
+        // The body is shared through a pointer: a local on this frame stays put, and lives until every chunk is done.
+        TBody shared = body;
         try
         {
+            if (chunks == 1)
+            {
+                shared.Execute(0, count);
+                return;
+            }
+
+            int chunkGrains = (grains - 1) / chunks + 1;
             _execute = &ExecuteBody<TBody>;
             _body = Unsafe.AsPointer(ref shared);
             _itemCount = count;

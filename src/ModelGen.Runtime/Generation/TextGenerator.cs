@@ -8,8 +8,17 @@ namespace ModelGen.Runtime.Generation;
 /// The generation loop over any <see cref="IForwardPass"/>: tokenize, prefill in batches, then sample, stream and
 /// decode one token at a time until an end-of-generation token, a stop string, the token limit or a full context.
 /// </summary>
+/// <remarks>
+/// A model has one KV cache and one set of buffers, so its generations run one at a time, from the first piece
+/// requested until the enumeration ends or is disposed. <see cref="GenerateAsync"/> waits its turn; the synchronous
+/// <c>Generate</c> throws <see cref="InvalidOperationException"/> instead of waiting, because the generation it would
+/// wait for may be one its own thread holds and never finishes.
+/// </remarks>
 public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 {
+    /// <summary>Held by the generation that is running: taken at its first piece, released when it ends or is disposed.</summary>
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
     /// <summary>Timings of the most recent (or current) generation.</summary>
     public GenerationStatistics Statistics { get; private set; } = new();
 
@@ -29,33 +38,48 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     }
 
     /// <summary>Streams the continuation of <paramref name="prompt"/> as text pieces.</summary>
+    /// <remarks>
+    /// Calls on one model run one at a time: this one waits, asynchronously and until
+    /// <paramref name="cancellationToken"/> is cancelled, for the running generation to end or be disposed. An
+    /// enumeration left unfinished and undisposed keeps every later one waiting.
+    /// </remarks>
     public async IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        foreach (var piece in Generate(prompt, options, cancellationToken))
+        options ??= new GenerationOptions();
+        var prompted = CheckedPrompt(prompt, options);
+        await _turn.WaitAsync(cancellationToken);
+        try
         {
-            yield return piece;
-            await Task.Yield();
+            foreach (var piece in Stream(prompted, 0, options, cancellationToken))
+            {
+                yield return piece;
+                await Task.Yield();
+            }
+        }
+        finally
+        {
+            _turn.Release();
         }
     }
 
     /// <summary>Streams the continuation of <paramref name="prompt"/> as text pieces, synchronously.</summary>
+    /// <remarks>
+    /// Generations on one model run one at a time: if another is in progress when the first piece is requested
+    /// (on any thread, or an unfinished enumeration on this one), this throws <see cref="InvalidOperationException"/>
+    /// rather than wait for it. Use <see cref="GenerateAsync"/> to wait.
+    /// </remarks>
     public IEnumerable<string> Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new GenerationOptions();
-        var prompted = TokenizePrompt(prompt, options.ParseSpecialTokens);
-        if (prompted.Length >= model.ContextLength)
-        {
-            throw new PromptTooLongException(prompted.Length, model.ContextLength);
-        }
-
-        return Stream(prompted, 0, options, cancellationToken);
+        return OneAtATime(CheckedPrompt(prompt, options), 0, options, cancellationToken);
     }
 
     /// <summary>
     /// Streams the continuation of already tokenized <paramref name="prompt"/>, whose first
     /// <paramref name="cachedPrefix"/> tokens are in the model's KV cache from an earlier call and are not run again.
     /// </summary>
+    /// <remarks>Throws <see cref="InvalidOperationException"/> if another generation is in progress, as the other overload does.</remarks>
     public IEnumerable<string> Generate(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken = default)
     {
         if (prompt.Length >= model.ContextLength)
@@ -68,11 +92,43 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             throw new ArgumentOutOfRangeException(nameof(cachedPrefix), cachedPrefix, "at least the last prompt token must be run");
         }
 
-        return Stream(prompt, cachedPrefix, options, cancellationToken);
+        return OneAtATime(prompt, cachedPrefix, options, cancellationToken);
     }
 
     /// <summary>The tokens sampled by the most recent generation.</summary>
     public int[] LastTokens { get; private set; } = [];
+
+    private int[] CheckedPrompt(string prompt, GenerationOptions options)
+    {
+        var prompted = TokenizePrompt(prompt, options.ParseSpecialTokens);
+        if (prompted.Length >= model.ContextLength)
+        {
+            throw new PromptTooLongException(prompted.Length, model.ContextLength);
+        }
+
+        return prompted;
+    }
+
+    /// <summary><see cref="Stream"/> holding the model's turn, refused at once if another generation holds it.</summary>
+    private IEnumerable<string> OneAtATime(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        if (!_turn.Wait(0))
+        {
+            throw new InvalidOperationException("another generation on this model is in progress: finish or dispose it first, or use GenerateAsync, which waits its turn");
+        }
+
+        try
+        {
+            foreach (var piece in Stream(prompt, cachedPrefix, options, cancellationToken))
+            {
+                yield return piece;
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
 
     private IEnumerable<string> Stream(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
     {
