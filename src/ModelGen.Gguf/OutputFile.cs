@@ -92,7 +92,7 @@ public static partial class OutputFile
     private static string FinalTarget(string path)
     {
         var full = Path.GetFullPath(path);
-        return File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
+        return new FileInfo(full).LinkTarget is null ? full : File.ResolveLinkTarget(full, returnFinalTarget: true)!.FullName;
     }
 
     /// <summary>What <paramref name="path"/> is if it exists and is not a regular file ("a directory", "a FIFO"...).</summary>
