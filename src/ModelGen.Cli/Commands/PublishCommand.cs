@@ -59,6 +59,12 @@ internal static class PublishCommand
             OutputFile.Write(executable, (string temporary) =>
             {
                 File.Copy(built, temporary, overwrite: true);
+                if (!OperatingSystem.IsWindows())
+                {
+                    // The temporary file was created empty, with a data file's permissions; an executable needs its own.
+                    File.SetUnixFileMode(temporary, File.GetUnixFileMode(built));
+                }
+
                 if (embedded)
                 {
                     EmbeddedWeights.Append(temporary, path);
