@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using ModelGen.Cli;
 using ModelGen.Cli.Commands;
 
 var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and measure it.")
@@ -14,4 +16,12 @@ var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and 
     BenchCommand.Create(),
     PublishCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+{
+    // One line and a hint on stderr, rather than System.CommandLine's list of every error followed by the whole help.
+    Console.Error.WriteLine(ParseErrors.Describe(parsed, root));
+    return 1;
+}
+
+return await parsed.InvokeAsync();

@@ -83,17 +83,11 @@ public sealed class GgufWriter
         return this;
     }
 
-    /// <summary>Writes the file to <paramref name="path"/> (through a temporary file, renamed when complete).</summary>
-    public void Write(string path)
-    {
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        {
-            Write(stream);
-        }
-
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>
+    /// Writes the file to <paramref name="path"/> through <see cref="OutputFile"/>: a temporary file renamed when
+    /// complete, so a failure leaves an existing file intact; a path that is not a regular file is refused.
+    /// </summary>
+    public void Write(string path) => OutputFile.Write(path, (Stream stream) => Write(stream));
 
     /// <summary>Writes the file to <paramref name="stream"/>, from its current position.</summary>
     public void Write(Stream stream)

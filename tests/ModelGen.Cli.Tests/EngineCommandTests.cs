@@ -76,16 +76,6 @@ public sealed class EngineCommandTests
         Assert.Contains(lines, l => l.StartsWith("roofline: ", StringComparison.Ordinal) && l.EndsWith(" tok/s", StringComparison.Ordinal));
     }
 
-    [Theory]
-    [InlineData("-p", "0", "-n", "0")]
-    [InlineData("-r", "0", "-n", "4")]
-    public void Bench_refuses_empty_runs_in_one_line(params string[] options)
-    {
-        var run = CliRunner.Run(["bench", Micro, .. options]);
-        Assert.Equal(1, run.ExitCode);
-        Assert.StartsWith("modelgen: bench needs -p, -n >= 0 (not both 0), -t >= 1 and -r >= 1", run.StdErr);
-    }
-
     [Fact]
     public void Run_refuses_a_model_it_cannot_run()
     {
@@ -105,6 +95,34 @@ public sealed class EngineCommandTests
         using var reference = LlamaVocabulary.Load(path);
         var expected = reference.Tokenize(Encoding.UTF8.GetBytes(text), addSpecial: bos, parseSpecial: true);
         Assert.Equal(string.Join(' ', expected) + "\n", run.StdOut);
+    }
+
+    [Theory]
+    [InlineData("ggml-vocab-llama-spm.gguf")]
+    [InlineData("ggml-vocab-qwen2.gguf")]
+    public void Tokenize_reads_a_file_as_raw_bytes_as_llama_tokenize_takes_them(string vocab)
+    {
+        var path = Path.Combine(SharedData.Vocab, vocab);
+        var file = Path.GetTempFileName();
+        try
+        {
+            // A lone continuation byte, a truncated sequence, an overlong encoding and 0xFF between valid text.
+            byte[] bytes = [.. "Hello "u8, 0x80, .. " w"u8, 0xE2, 0x82, .. "orld "u8, 0xC0, 0xAF, 0xFF, .. " naïve"u8];
+            File.WriteAllBytes(file, bytes);
+            var run = CliRunner.Run("tokenize", path, "--file", file);
+            Assert.Equal(0, run.ExitCode);
+            using var reference = LlamaVocabulary.Load(path);
+            var expected = reference.Tokenize(bytes, addSpecial: false, parseSpecial: true);
+            Assert.Equal(string.Join(' ', expected) + "\n", run.StdOut);
+
+            // Decoding the file first would have turned each invalid sequence into U+FFFD, which tokenizes differently.
+            var replaced = reference.Tokenize(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)), addSpecial: false, parseSpecial: true);
+            Assert.NotEqual(expected, replaced);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

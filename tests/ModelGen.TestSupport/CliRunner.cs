@@ -11,7 +11,10 @@ public static class CliRunner
     public static Result Run(params string[] args) => RunWithInput("", args);
 
     /// <summary>Runs <c>modelgen</c> with <paramref name="input"/> on its standard input.</summary>
-    public static Result RunWithInput(string input, params string[] args)
+    public static Result RunWithInput(string input, params string[] args) => RunWithEnvironment(new Dictionary<string, string>(), input, args);
+
+    /// <summary>Runs <c>modelgen</c> with <paramref name="environment"/> added to its environment variables.</summary>
+    public static Result RunWithEnvironment(IReadOnlyDictionary<string, string> environment, string input, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -19,6 +22,11 @@ public static class CliRunner
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "modelgen.dll"));
         foreach (var a in args)
         {

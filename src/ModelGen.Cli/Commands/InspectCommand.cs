@@ -8,7 +8,7 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string?>("FILE") { Description = "A .gguf file (default: the embedded default model)", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Argument<string?>("FILE") { Description = "A .gguf file (default: the embedded default model)", Arity = ArgumentArity.ZeroOrOne }.NotAnOption();
         var json = new Option<bool>("--json") { Description = "Machine-readable JSON instead of text" };
         var command = new Command("inspect", "Show a GGUF file's metadata, tensors and totals") { file, json };
         command.SetAction(result => CommandLine.Run(() =>

@@ -8,30 +8,36 @@ namespace ModelGen.Cli;
 /// <summary>The reports of <c>modelgen inspect</c>: metadata, tensor table and totals of a GGUF file.</summary>
 internal static class InspectReport
 {
-    /// <summary>Writes the human-readable report, fitted to <paramref name="width"/> columns.</summary>
+    /// <summary>
+    /// Writes the human-readable report, fitted to <paramref name="width"/> columns. Every text from the file (names,
+    /// keys, values) is escaped (<see cref="DisplayText"/>), so that the file cannot drive the terminal.
+    /// </summary>
     public static void WriteText(GgufHeader header, TextWriter output, int width)
     {
-        var name = header.Metadata.TryGetString("general.name");
-        var arch = header.Metadata.Architecture ?? "unknown architecture";
-        output.WriteLine($"{Path.GetFileName(header.Source)}  —  {(name is null ? arch : $"{name} ({arch})")}");
+        var name = header.Metadata.TryGetString("general.name") is { } n ? DisplayText.Escape(n) : null;
+        var arch = DisplayText.Escape(header.Metadata.Architecture ?? "unknown architecture");
+        output.WriteLine($"{DisplayText.Escape(Path.GetFileName(header.Source))}  —  {(name is null ? arch : $"{name} ({arch})")}");
         output.WriteLine($"GGUF v{header.Version}, {Format.Bytes(header.FileLength)}, alignment {header.Alignment}, " +
                          $"tensor data at byte {Format.Int(header.DataOffset)}");
         output.WriteLine();
 
         output.WriteLine($"Metadata ({header.Metadata.Count} keys)");
-        int keyWidth = Math.Min(48, header.Metadata.Entries.Select(e => e.Key.Length).DefaultIfEmpty(0).Max());
+        var keys = header.Metadata.Entries.Select(e => DisplayText.Escape(e.Key)).ToList();
+        int keyWidth = Math.Min(48, keys.Select(k => k.Length).DefaultIfEmpty(0).Max());
         int typeWidth = header.Metadata.Entries.Select(e => TypeName(e.Value).Length).DefaultIfEmpty(0).Max();
-        foreach (var entry in header.Metadata.Entries)
+        for (int i = 0; i < keys.Count; i++)
         {
-            var prefix = $"  {Format.Clip(entry.Key, keyWidth).PadRight(keyWidth)}  {TypeName(entry.Value).PadRight(typeWidth)}  ";
-            output.WriteLine(prefix + Format.Clip(ValueText(entry.Value), Math.Max(16, width - prefix.Length)));
+            var value = header.Metadata.Entries[i].Value;
+            var prefix = $"  {Format.Clip(keys[i], keyWidth).PadRight(keyWidth)}  {TypeName(value).PadRight(typeWidth)}  ";
+            int valueWidth = Math.Max(16, width - prefix.Length);
+            output.WriteLine(prefix + Format.Clip(DisplayText.Escape(ValueText(value), valueWidth), valueWidth));
         }
 
         output.WriteLine();
         output.WriteLine($"Tensors ({header.Tensors.Count})");
         var rows = header.Tensors.Select(t => new[]
         {
-            t.Name, t.Type.Info().Name, string.Join(" × ", t.Shape), Format.Int(t.Offset), Format.Bytes(t.ByteLength),
+            DisplayText.Escape(t.Name), t.Type.Info().Name, string.Join(" × ", t.Shape), Format.Int(t.Offset), Format.Bytes(t.ByteLength),
         }).ToList();
         string[] titles = ["name", "type", "shape", "offset", "bytes"];
         var widths = titles.Select((title, c) => rows.Select(r => r[c].Length).Append(title.Length).Max()).ToArray();

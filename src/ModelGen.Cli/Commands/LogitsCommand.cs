@@ -19,6 +19,7 @@ internal static class LogitsCommand
         command.SetAction(result => CommandLine.Run(() =>
         {
             var text = CommandLine.TextOrFile(result.GetValue(prompt), result.GetValue(file), "--prompt");
+            CommandLine.CheckOutput(result.GetValue(output)!, "-o", result.GetValue(model) ?? DefaultModel.Path, result.GetValue(file));
             using var m = CommandLine.Load(result.GetValue(model), result.GetValue(threads), context: 0);
             var tokens = m.Generator.TokenizePrompt(text);
             var logits = m.EvaluateAll(tokens);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using ModelGen.Cli.Publishing;
+using ModelGen.Gguf;
 
 namespace ModelGen.Cli.Commands;
 
@@ -27,29 +28,61 @@ internal static class PublishCommand
                 throw new FileNotFoundException($"{path}: no such file");
             }
 
-            var started = Stopwatch.StartNew();
-            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot);
-            Console.Error.WriteLine($"modelgen: publishing {Path.GetFileName(path)} NativeAOT for {target.Name} ({project.Directory})");
-            var built = project.Publish();
-
-            var directory = Path.GetFullPath(result.GetValue(output) ?? project.AssemblyName);
-            Directory.CreateDirectory(directory);
-            var executable = Path.Combine(directory, project.AssemblyName);
-            File.Copy(built, executable, overwrite: true);
-            var weights = Path.Combine(directory, Path.GetFileName(path));
-            if (result.GetValue(embed))
+            // Where the results go is checked before the build, which takes minutes.
+            var directory = Path.GetFullPath(result.GetValue(output) ?? Path.GetFileNameWithoutExtension(path));
+            if (File.Exists(directory))
             {
-                EmbeddedWeights.Append(executable, path);
+                throw new IOException($"-o: {DisplayText.Escape(directory)} is a file; give a folder to put the executable in");
+            }
+
+            var executable = Path.Combine(directory, Path.GetFileNameWithoutExtension(path));
+            var weights = Path.Combine(directory, Path.GetFileName(path));
+            bool embedded = result.GetValue(embed), weightsInPlace = OutputFile.IsSameFile(weights, path);
+            if (Directory.Exists(directory))
+            {
+                CommandLine.CheckOutput(executable, "-o", path);
+                if (!embedded && !weightsInPlace)
+                {
+                    CommandLine.CheckOutput(weights, "-o", path);
+                }
+            }
+
+            var started = Stopwatch.StartNew();
+            var step = Progress.StepsToStderr("publish");
+            step("writing the project");
+            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot);
+            Console.Error.WriteLine($"modelgen: publishing {DisplayText.Escape(Path.GetFileName(path))} NativeAOT for {target.Name} ({DisplayText.Escape(project.Directory)})");
+            var built = project.Publish(step);
+
+            step(embedded ? "writing the executable with the weights appended" : "writing the executable and copying the weights");
+            Directory.CreateDirectory(directory);
+            OutputFile.Write(executable, (string temporary) =>
+            {
+                File.Copy(built, temporary, overwrite: true);
+                if (!OperatingSystem.IsWindows())
+                {
+                    // The temporary file was created empty, with a data file's permissions; an executable needs its own.
+                    File.SetUnixFileMode(temporary, File.GetUnixFileMode(built));
+                }
+
+                if (embedded)
+                {
+                    EmbeddedWeights.Append(temporary, path);
+                }
+            });
+            if (embedded && !weightsInPlace)
+            {
+                // A copy from an earlier publish without embedding would be stale beside the new executable.
                 File.Delete(weights);
             }
-            else if (Path.GetFullPath(path) != weights)
+            else if (!embedded && !weightsInPlace)
             {
-                File.Copy(path, weights, overwrite: true);
+                OutputFile.Write(weights, (string temporary) => File.Copy(path, temporary, overwrite: true));
             }
 
             var size = new FileInfo(executable).Length;
-            var shipped = result.GetValue(embed) ? "weights embedded" : $"weights beside it in {Path.GetFileName(weights)}";
-            Console.Out.WriteLine($"{executable}: {Format.Bytes(size)}, {target.Name} ({target.RuntimeIdentifier}), {shipped}, built in {started.Elapsed.TotalSeconds:0.0} s");
+            var shipped = embedded ? "weights embedded" : $"weights beside it in {DisplayText.Escape(Path.GetFileName(weights))}";
+            Console.Out.WriteLine($"{DisplayText.Escape(executable)}: {Format.Bytes(size)}, {target.Name} ({target.RuntimeIdentifier}), {shipped}, built in {started.Elapsed.TotalSeconds:0.0} s");
         }));
         return command;
     }

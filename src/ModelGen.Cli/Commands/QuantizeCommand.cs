@@ -9,8 +9,8 @@ internal static class QuantizeCommand
 {
     public static Command Create()
     {
-        var input = new Argument<string>("IN") { Description = "A float model (F32, F16 or BF16 tensors)" };
-        var output = new Argument<string>("OUT") { Description = "The .gguf file to write" };
+        var input = new Argument<string>("IN") { Description = "A float model (F32, F16 or BF16 tensors)" }.NotAnOption();
+        var output = new Argument<string>("OUT") { Description = "The .gguf file to write (a symbolic link is followed; the file it names is replaced)" }.NotAnOption();
         var type = new Argument<string>("TYPE") { Description = string.Join(", ", QuantizationTypes.All) };
         var threads = CommandLine.Threads();
         var command = new Command("quantize", "Quantize a model as llama-quantize does: the same tensor types and the same bytes")
@@ -22,6 +22,7 @@ internal static class QuantizeCommand
             // Parsed before anything is read, so a mistyped TYPE costs nothing.
             var quantization = QuantizationTypes.Parse(result.GetValue(type)!);
             var (from, to) = (result.GetValue(input)!, result.GetValue(output)!);
+            CommandLine.CheckOutput(to, "OUT", from);
             var started = System.Diagnostics.Stopwatch.StartNew();
             var plan = ModelQuantizer.Quantize(from, to, quantization, Progress.ToStderr("quantize"), result.GetValue(threads));
             var types = plan.GroupBy(t => t.Type).OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} {g.Key.Info().Name}");

@@ -32,6 +32,7 @@ internal static class SynthCommand
                 Seed = result.GetValue(seed),
             };
             var path = result.GetValue(output)!;
+            CommandLine.CheckOutput(path, "-o", options.VocabularyDonor);
             var started = System.Diagnostics.Stopwatch.StartNew();
             ModelSynthesizer.Write(options, path, progress: Progress.ToStderr("synth"));
             Console.Error.WriteLine($"wrote {path} ({Format.Bytes(new FileInfo(path).Length)}) in {started.Elapsed.TotalSeconds:0.0} s");

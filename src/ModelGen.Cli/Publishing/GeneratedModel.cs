@@ -8,10 +8,13 @@ namespace ModelGen.Cli.Publishing;
 /// <summary>A model compiled into its class by a library build (cached per model header) and loaded into this process.</summary>
 internal static class GeneratedModel
 {
-    /// <summary>Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget)</c>; the result is also <see cref="IDisposable"/>.</summary>
-    public static IForwardPass Load(string model, int threads, string cacheRoot)
+    /// <summary>
+    /// Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget)</c>; the result is also
+    /// <see cref="IDisposable"/>. <paramref name="step"/> is told the build's steps.
+    /// </summary>
+    public static IForwardPass Load(string model, int threads, string cacheRoot, Action<string>? step = null)
     {
-        var built = ModelProject.ForLibrary(model, cacheRoot).Build();
+        var built = ModelProject.ForLibrary(model, cacheRoot).Build(step);
 
         // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on.
         var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(built);

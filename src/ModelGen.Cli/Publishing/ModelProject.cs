@@ -67,19 +67,25 @@ internal sealed class ModelProject
             ? cache
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "modelgen");
 
-    /// <summary>Runs <c>dotnet publish</c> into the project's <c>publish</c> folder and returns the executable's path.</summary>
-    public string Publish()
+    /// <summary>
+    /// Runs <c>dotnet publish</c> into the project's <c>publish</c> folder and returns the executable's path, telling
+    /// <paramref name="step"/> each step as the build log shows it (restoring, compiling a project, linking).
+    /// </summary>
+    public string Publish(Action<string>? step = null)
     {
         var output = Path.Combine(Directory, "publish");
-        Dotnet("publish", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-aot");
+        Dotnet(step, "publish", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-aot");
         return Path.Combine(output, AssemblyName);
     }
 
-    /// <summary>Runs <c>dotnet build</c> into the project's <c>build</c> folder and returns the assembly's path.</summary>
-    public string Build()
+    /// <summary>
+    /// Runs <c>dotnet build</c> into the project's <c>build</c> folder and returns the assembly's path, telling
+    /// <paramref name="step"/> each step as the build log shows it.
+    /// </summary>
+    public string Build(Action<string>? step = null)
     {
         var output = Path.Combine(Directory, "build");
-        Dotnet("build", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-jit");
+        Dotnet(step, "build", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-jit");
         return Path.Combine(output, AssemblyName + ".dll");
     }
 
@@ -190,7 +196,7 @@ internal sealed class ModelProject
         return reader.ReadToEnd();
     }
 
-    private static void Dotnet(params string[] args)
+    private static void Dotnet(Action<string>? step, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
 
@@ -203,16 +209,42 @@ internal sealed class ModelProject
             start.ArgumentList.Add(arg);
         }
 
+        step?.Invoke("restoring");
         using var process = Process.Start(start) ?? throw new IOException("cannot start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        var log = new StringBuilder();
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            log.AppendLine(line);
+            if (step is not null && BuildStep(line) is { } next)
+            {
+                step(next);
+            }
+        }
+
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            Console.Error.Write(stdout.Result);
+            Console.Error.Write(log);
             Console.Error.Write(stderr.Result);
             throw new IOException($"dotnet {args[0]} {args[1]} failed with exit code {process.ExitCode} (its log is above)");
         }
+    }
+
+    /// <summary>
+    /// The step a line of MSBuild's console log starts, if any: a project's output line (<c>  Name -> path</c>) ends
+    /// its compilation, and ILCompiler's <c>Generating native code</c> starts the NativeAOT compile and link.
+    /// </summary>
+    private static string? BuildStep(string line)
+    {
+        var trimmed = line.Trim();
+        if (trimmed.StartsWith("Generating native code", StringComparison.Ordinal))
+        {
+            return "compiling native code and linking";
+        }
+
+        int arrow = trimmed.IndexOf(" -> ", StringComparison.Ordinal);
+        return arrow > 0 && !trimmed[..arrow].Contains(' ', StringComparison.Ordinal) ? $"compiled {trimmed[..arrow]}" : null;
     }
 }
 

@@ -17,6 +17,9 @@ public sealed class GenerationStatistics
 
     public TimeSpan DecodeTime { get; internal set; }
 
+    /// <summary>Why generation ended; <see cref="GenerationStopReason.None"/> while it runs.</summary>
+    public GenerationStopReason StopReason { get; internal set; }
+
     public double PrefillTokensPerSecond => PromptTokens / Math.Max(PrefillTime.TotalSeconds, 1e-9);
 
     public double DecodeTokensPerSecond => DecodedTokens / Math.Max(DecodeTime.TotalSeconds, 1e-9);
@@ -24,4 +27,26 @@ public sealed class GenerationStatistics
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"prompt {PromptTokens} tokens in {PrefillTime.TotalMilliseconds:0} ms ({PrefillTokensPerSecond:0.0} tok/s), " +
         $"generated {GeneratedTokens} tokens, decode {DecodeTokensPerSecond:0.0} tok/s");
+}
+
+/// <summary>Why a generation ended.</summary>
+public enum GenerationStopReason
+{
+    /// <summary>Not ended yet (or ended by an exception other than cancellation).</summary>
+    None,
+
+    /// <summary>The model sampled an end-of-generation token.</summary>
+    EndOfGeneration,
+
+    /// <summary>One of <see cref="GenerationOptions.StopStrings"/> was generated.</summary>
+    StopString,
+
+    /// <summary><see cref="GenerationOptions.MaxTokens"/> tokens were generated.</summary>
+    TokenLimit,
+
+    /// <summary>The context holds no more tokens.</summary>
+    ContextFull,
+
+    /// <summary>The cancellation token was cancelled.</summary>
+    Cancelled,
 }

@@ -132,6 +132,11 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 
     private IEnumerable<string> Stream(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
     {
+        if (options.MaxTokens < -1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "MaxTokens must be -1 (until the context is full) or at least 0");
+        }
+
         var history = new int[model.ContextLength];
         prompt.CopyTo(history, 0);
         int length = prompt.Length;
@@ -142,15 +147,17 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix };
         LastTokens = [];
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var logits = Prefill(prompt, cachedPrefix, cancellationToken);
+        var logits = Prefill(prompt, cachedPrefix, options.PrefillProgress, stats, cancellationToken);
         stats.PrefillTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         started = System.Diagnostics.Stopwatch.GetTimestamp();
-        for (int generated = 0; generated < options.MaxTokens; generated++)
+        stats.StopReason = GenerationStopReason.TokenLimit;
+        for (int generated = 0; options.MaxTokens < 0 || generated < options.MaxTokens; generated++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            ThrowIfCancelled(stats, cancellationToken);
             int token = sampler.Sample(logits, history.AsSpan(0, length));
             if (tokenizer.IsEndOfGeneration(token))
             {
+                stats.StopReason = GenerationStopReason.EndOfGeneration;
                 break;
             }
 
@@ -165,6 +172,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             LastTokens = history[prompt.Length..length];
             if (stopped || length == model.ContextLength)
             {
+                stats.StopReason = stopped ? GenerationStopReason.StopString : GenerationStopReason.ContextFull;
                 yield break;
             }
 
@@ -180,17 +188,31 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         }
     }
 
-    /// <summary>Runs the prompt through the model in batches and returns the logits after its last token.</summary>
-    private ReadOnlySpan<float> Prefill(ReadOnlySpan<int> prompt, int cachedPrefix, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the prompt through the model in batches and returns the logits after its last token, reporting the
+    /// tokens run after each batch to <paramref name="progress"/>.
+    /// </summary>
+    private ReadOnlySpan<float> Prefill(ReadOnlySpan<int> prompt, int cachedPrefix, IProgress<(int Done, int Total)>? progress,
+        GenerationStatistics stats, CancellationToken cancellationToken)
     {
         ReadOnlySpan<float> logits = default;
         for (int start = cachedPrefix; start < prompt.Length; start += model.MaxBatch)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            ThrowIfCancelled(stats, cancellationToken);
             var batch = prompt.Slice(start, Math.Min(model.MaxBatch, prompt.Length - start));
             logits = model.Forward(batch, start);
+            progress?.Report((start + batch.Length - cachedPrefix, prompt.Length - cachedPrefix));
         }
 
         return logits;
+    }
+
+    private static void ThrowIfCancelled(GenerationStatistics stats, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            stats.StopReason = GenerationStopReason.Cancelled;
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 }
