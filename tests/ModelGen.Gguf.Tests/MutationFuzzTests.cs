@@ -41,7 +41,7 @@ public sealed class MutationFuzzTests(ITestOutputHelper output)
     [Fact]
     public void Regression_files_are_accepted_or_refused_with_a_format_error()
     {
-        var failures = FuzzRegressions.Files("reader").Select(f => (File: f, Problem: Reader.Check(File.ReadAllBytes(f)))).Where(r => r.Problem is not null);
+        string[] failures = [.. FuzzRegressions.Files("reader").Select(f => $"{Path.GetFileName(f)}: {Reader.Check(File.ReadAllBytes(f))}").Where(r => !r.EndsWith(": ", StringComparison.Ordinal))];
         Assert.Empty(failures);
     }
 }

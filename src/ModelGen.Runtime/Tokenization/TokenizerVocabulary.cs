@@ -94,7 +94,7 @@ public sealed record TokenizerVocabulary
     {
         ArgumentNullException.ThrowIfNull(metadata);
         var vocabulary = Read(metadata);
-        vocabulary.CheckBuildable(Path.GetFileName(metadata.Source));
+        vocabulary.CheckBuildable(DisplayText.Escape(Path.GetFileName(metadata.Source)));
         return vocabulary;
     }
 
