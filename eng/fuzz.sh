@@ -37,6 +37,7 @@ cp tests/FuzzRegressions/"$target"/*.gguf "$work/in/" 2>/dev/null || true
 # SharpFuzz's fork server is not a native afl binary (skip the check); .NET reserves far more address space than afl's
 # default memory limit; a first input pays for JIT compilation, hence the generous time limit.
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+export AFL_AUTORESUME=1 # a second run continues from the findings of the first
 export DOTNET_TieredCompilation=0
 afl-fuzz -i "$work/in" -o "$work/findings" -V "$seconds" -t 5000 -m none -- "$bin/ModelGen.Fuzz" "$target"
 
