@@ -67,12 +67,11 @@ public sealed class GgufMetadata
     /// <summary>An integer of any width that must lie in [min, max].</summary>
     public long GetInteger(string key, long min, long max)
     {
-        var value = this[key];
-        var n = value.AsInt64() ?? throw WrongType(key, "an integer");
+        var n = IntegerOf(key, this[key]);
         return n >= min && n <= max ? n : throw new GgufFormatException(Source, $"key '{key}'", Find(key)!.Offset, $"value {n} is outside [{min}, {max}]");
     }
 
-    public long? TryGetInteger(string key) => TryGetValue(key, out var v) ? v.AsInt64() ?? throw WrongType(key, "an integer") : null;
+    public long? TryGetInteger(string key) => TryGetValue(key, out var v) ? IntegerOf(key, v) : null;
 
     public float GetSingle(string key) => (float)(this[key].AsDouble() ?? throw WrongType(key, "a number"));
 
@@ -95,6 +94,12 @@ public sealed class GgufMetadata
 
     /// <summary><c>general.architecture</c>, or null.</summary>
     public string? Architecture => TryGetString("general.architecture");
+
+    // A UInt64 above long.MaxValue is an integer, just not one any reader of these keys can use.
+    private long IntegerOf(string key, GgufValue value) =>
+        value.AsInt64() ?? throw (value.IsInteger
+            ? new GgufFormatException(Source, $"key '{key}'", Find(key)!.Offset, $"value {value.Value} is above {long.MaxValue}")
+            : WrongType(key, "an integer"));
 
     private GgufFormatException Missing(string key) => new(Source, $"key '{key}'", -1, "missing");
 

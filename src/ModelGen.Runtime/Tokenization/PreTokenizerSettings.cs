@@ -16,7 +16,13 @@ internal sealed record PreTokenizerSettings(
     public static PreTokenizerSettings For(string? name) =>
         string.IsNullOrEmpty(name) ? ByName["default"]
         : ByName.TryGetValue(name, out var settings) ? settings
-        : throw new NotSupportedException($"pre-tokenizer '{name}' is not supported; supported: {string.Join(", ", ByName.Keys.Order(StringComparer.Ordinal))}");
+        : throw new NotSupportedException($"pre-tokenizer '{name}' is not supported; supported: {SupportedNames}");
+
+    /// <summary>Whether <see cref="For"/> knows <paramref name="name"/>.</summary>
+    public static bool Supports(string? name) => string.IsNullOrEmpty(name) || ByName.ContainsKey(name);
+
+    /// <summary>The names <see cref="For"/> knows, for messages.</summary>
+    public static string SupportedNames => string.Join(", ", ByName.Keys.Order(StringComparer.Ordinal));
 
     private static Dictionary<string, PreTokenizerSettings> Build()
     {

@@ -199,6 +199,8 @@ public sealed class Tokenizer
     public static Tokenizer Create(TokenizerVocabulary vocabulary) => new(vocabulary ?? throw new ArgumentNullException(nameof(vocabulary)));
 
     /// <summary>Creates the tokenizer a GGUF file's metadata defines.</summary>
+    /// <exception cref="GgufFormatException">A tokenizer key is missing or has the wrong type.</exception>
+    /// <exception cref="Engine.UnsupportedModelException">The keys are inconsistent or name a tokenizer that is not implemented.</exception>
     public static Tokenizer FromGguf(GgufMetadata metadata) => Create(TokenizerVocabulary.FromGguf(metadata));
 
     /// <summary>The tokenization algorithm.</summary>

@@ -1,4 +1,5 @@
 using ModelGen.Gguf;
+using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Runtime.Tokenization;
 
@@ -83,12 +84,22 @@ public sealed record TokenizerVocabulary
     /// <summary><c>general.architecture</c>.</summary>
     public string? Architecture { get; init; }
 
-    /// <summary>Reads the tokenizer keys of a GGUF file's metadata.</summary>
+    /// <summary>Reads the tokenizer keys of a GGUF file's metadata, and checks that they define a tokenizer this library builds.</summary>
     /// <exception cref="GgufFormatException">A key is missing or has the wrong type.</exception>
+    /// <exception cref="UnsupportedModelException">
+    /// The keys are inconsistent (no tokens, fewer scores or token types than tokens, byte-level BPE without merges)
+    /// or name a tokenizer model or pre-tokenizer that is not implemented.
+    /// </exception>
     public static TokenizerVocabulary FromGguf(GgufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
+        var vocabulary = Read(metadata);
+        vocabulary.CheckBuildable(DisplayText.Escape(Path.GetFileName(metadata.Source)));
+        return vocabulary;
+    }
 
+    private static TokenizerVocabulary Read(GgufMetadata metadata)
+    {
         int? Id(string key) => metadata.TryGetInteger("tokenizer.ggml." + key) is { } id and >= 0 and <= int.MaxValue ? (int)id : null;
         bool? Flag(string key) => metadata.TryGetBoolean("tokenizer.ggml." + key);
 
@@ -122,6 +133,49 @@ public sealed record TokenizerVocabulary
             ModelName = metadata.TryGetString("general.name"),
             Architecture = metadata.TryGetString("general.architecture"),
         };
+    }
+
+    /// <summary>
+    /// Everything <see cref="Tokenizer.Create"/> would otherwise refuse with a <see cref="FormatException"/> or a
+    /// <see cref="NotSupportedException"/>, refused here with the file and the keys named. Special token ids out of
+    /// range are not refused: llama.cpp keeps its default id for them, and so does <see cref="Tokenizer"/>.
+    /// </summary>
+    private void CheckBuildable(string file)
+    {
+        const string tokensKey = "tokenizer.ggml.tokens";
+        if (Model is not ("llama" or "gpt2"))
+        {
+            throw new UnsupportedModelException($"{file}: tokenizer.ggml.model '{DisplayText.Escape(Model)}' is not supported (llama and gpt2 are)");
+        }
+
+        if (Tokens.Count == 0)
+        {
+            throw new UnsupportedModelException($"{file}: {tokensKey} is empty");
+        }
+
+        void CheckLength(string key, int? count)
+        {
+            if (count is { } c && c < Tokens.Count)
+            {
+                throw new UnsupportedModelException($"{file}: {key} has {c} entries, {tokensKey} {Tokens.Count}");
+            }
+        }
+
+        CheckLength("tokenizer.ggml.scores", Scores?.Count);
+        CheckLength("tokenizer.ggml.token_type", TokenTypes?.Count);
+        if (Model == "gpt2")
+        {
+            if (!PreTokenizerSettings.Supports(PreTokenizer))
+            {
+                throw new UnsupportedModelException(
+                    $"{file}: tokenizer.ggml.pre '{DisplayText.Escape(PreTokenizer!)}' is not supported; supported: {PreTokenizerSettings.SupportedNames}");
+            }
+
+            if (Merges is null)
+            {
+                throw new UnsupportedModelException($"{file}: tokenizer.ggml.model is gpt2 (byte-level BPE) but tokenizer.ggml.merges is missing");
+            }
+        }
     }
 
     // Scores are float32, or int32 in some older conversions.
