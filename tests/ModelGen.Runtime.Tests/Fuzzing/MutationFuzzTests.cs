@@ -15,24 +15,6 @@ public sealed class MutationFuzzTests(ITestOutputHelper output, FuzzSeeds seeds)
 {
     private const int RandomSeed = 20261202;
 
-    /// <summary>
-    /// The engine loader's failures that hyper-parameter validation in <c>ModelConfig</c> (being done on main) fixes:
-    /// their regression files, which are replayed and must still fail, so that the list is noticed once they pass,
-    /// and what the fuzz runs see of them, which is printed but tolerated. Remove both after that merge.
-    /// </summary>
-    private static class KnownUntilModelConfigValidation
-    {
-        public static readonly string[] Files = ["block-count-2147483647.gguf", "rope-dimension-count-odd.gguf"];
-
-        public static readonly string[] Failures =
-        [
-            "ArgumentOutOfRangeException: RoPE rotates an even number of dimensions",
-            "OutOfMemoryException: Array dimensions exceeded supported range. at ModelGen.Runtime.Engine.ModelWeights.Bind(",
-        ];
-
-        public static bool IsKnown(string failure) => Failures.Any(failure.Contains);
-    }
-
     private static readonly Type[] Documented = [typeof(GgufFormatException), typeof(UnsupportedModelException)];
 
     private readonly string _mutantPath = Path.Combine(Path.GetTempPath(), $"modelgen-fuzz-mutant-{Environment.ProcessId}-{Guid.NewGuid():N}.gguf");
@@ -69,7 +51,7 @@ public sealed class MutationFuzzTests(ITestOutputHelper output, FuzzSeeds seeds)
         var bytes = seed == "qwen3-tiny" ? seeds.Qwen3 : FuzzSeeds.DefaultModel;
         var report = LoaderOracle.Run(new GgufMutator(seed, bytes, RandomSeed), count);
         output.WriteLine(report.ToString());
-        Assert.True(report.Failures.All(KnownUntilModelConfigValidation.IsKnown), report.ToString());
+        Assert.True(report.Failures.Count == 0, report.ToString());
         Assert.InRange(report.Refused, count / 10, count - count / 10);
     }
 
@@ -85,10 +67,8 @@ public sealed class MutationFuzzTests(ITestOutputHelper output, FuzzSeeds seeds)
     public void Loader_regression_files_are_loaded_or_refused_with_a_documented_exception()
     {
         var oracle = LoaderOracle;
-        var results = FuzzRegressions.Files("loader").Select(f => (Name: Path.GetFileName(f), Problem: oracle.Check(FuzzRegressions.WithZeroData(f)))).ToArray();
-        string[] unexpected = [.. results.Where(r => (r.Problem is null) == KnownUntilModelConfigValidation.Files.Contains(r.Name))
-            .Select(r => r.Problem is null ? $"{r.Name} passes now: remove it from {nameof(KnownUntilModelConfigValidation)}" : $"{r.Name}: {r.Problem}")];
-        Assert.Empty(unexpected);
+        string[] failures = [.. FuzzRegressions.Files("loader").Select(f => $"{Path.GetFileName(f)}: {oracle.Check(FuzzRegressions.WithZeroData(f))}").Where(r => !r.EndsWith(": ", StringComparison.Ordinal))];
+        Assert.Empty(failures);
     }
 
     public void Dispose() => File.Delete(_mutantPath);
