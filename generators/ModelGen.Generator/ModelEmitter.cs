@@ -86,7 +86,7 @@ internal sealed class ModelEmitter
         Line($"/// {Doc(c.Name)}: a {c.Architecture} model of {c.LayerCount} blocks, {c.EmbeddingLength} wide, compiled from");
         Line($"/// {Doc(s.SourceFileName)}. Every shape, format and tensor offset is fixed here; <see cref=\"Load\"/> refuses a file that differs.");
         Line("/// </summary>");
-        Line($"public sealed unsafe partial class {s.ClassName} : IForwardPass, IDisposable");
+        Line($"public sealed unsafe partial class {s.ClassName} : IForwardPass, ILanguageModel");
         Open();
         EmitConstants();
         EmitTensorTable();
@@ -294,6 +294,8 @@ internal sealed class ModelEmitter
 
     private void EmitSurface()
     {
+        Line("string ILanguageModel.Name => ModelName;");
+        Line();
         Line("public Tokenizer Tokenizer { get; }");
         Line();
         Line("/// <summary>The generation loop over this model, as <c>GenericModel.Generator</c>.</summary>");

@@ -83,12 +83,11 @@ internal static class CommandLine
     /// class compiled from it (<see cref="ModelgenTiny"/>) unless another context length is asked for; any other
     /// file runs on the generic engine.
     /// </summary>
-    public static GeneratingModel LoadForGeneration(string? path, int threads, int context)
+    public static ILanguageModel LoadForGeneration(string? path, int threads, int context)
     {
         if (path is not null || (context != 0 && context != ModelgenTiny.CacheLength))
         {
-            var generic = Load(path, threads, context);
-            return new GeneratingModel(generic.Generator, generic.ChatTemplate, generic);
+            return Load(path, threads, context);
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();
@@ -96,7 +95,7 @@ internal static class CommandLine
         Console.Error.WriteLine($"modelgen: {DefaultModel.FileName}: {ModelgenTiny.ModelName} ({ModelgenTiny.Architecture}, {ModelgenTiny.LayerCount} layers, " +
                                 $"dim {ModelgenTiny.EmbeddingLength}, vocab {ModelgenTiny.VocabularySize}, context {ModelgenTiny.CacheLength}), " +
                                 $"compiled into modelgen, loaded in {started.ElapsedMilliseconds} ms");
-        return new GeneratingModel(compiled.Generator, compiled.ChatTemplate, compiled);
+        return compiled;
     }
 
     /// <summary>Loads a model on the generic engine, reporting what was loaded on stderr.</summary>
@@ -163,14 +162,4 @@ internal static class CommandLine
             return 1;
         }
     }
-}
-
-/// <summary>What <c>run</c> and <c>chat</c> need of a model, compiled or generic: its generation loop and chat template.</summary>
-internal sealed class GeneratingModel(TextGenerator generator, string? chatTemplate, IDisposable model) : IDisposable
-{
-    public TextGenerator Generator => generator;
-
-    public string? ChatTemplate => chatTemplate;
-
-    public void Dispose() => model.Dispose();
 }

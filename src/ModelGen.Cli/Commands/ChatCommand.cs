@@ -35,7 +35,8 @@ internal static class ChatCommand
     {
         var model = CommandLine.ModelArgument();
         var system = new Option<string?>("--system") { Description = "A system prompt" };
-        var tokens = new Option<int>("-n", "--n-predict") { Description = "Tokens per reply at most", DefaultValueFactory = _ => 256 };
+        var tokens = new Option<int>("-n", "--n-predict") { Description = "Tokens per reply at most", DefaultValueFactory = _ => 256 }
+            .Allow(n => n >= 1, "at least 1");
         var sampling = new SamplingArguments();
         var threads = CommandLine.Threads();
         var context = CommandLine.Context();
@@ -97,7 +98,7 @@ internal static class ChatCommand
                     foreach (var piece in session.Send(message, options, stop))
                     {
                         // Generated text on a terminal must not drive it; redirected, it is written exactly.
-                        Console.Out.Write(terminal ? DisplayText.Escape(piece, int.MaxValue, keepLineBreaks: true) : piece);
+                        Console.Out.Write(CommandLine.ForStdout(piece, terminal));
                         Console.Out.Flush();
                     }
 

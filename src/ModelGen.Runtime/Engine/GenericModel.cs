@@ -26,9 +26,10 @@ public sealed record ModelOptions
 
 /// <summary>
 /// The generic engine: any supported GGUF (llama, qwen2, qwen3), interpreted at run time. Memory-maps the file,
-/// binds and checks its tensors, builds its tokenizer, and generates text.
+/// binds and checks its tensors, builds its tokenizer, and generates text. It has one KV cache: its generations run
+/// one at a time (see <see cref="TextGenerator"/>).
 /// </summary>
-public sealed class GenericModel : IForwardPass, IDisposable
+public sealed class GenericModel : IForwardPass, ILanguageModel
 {
     private readonly GgufFile _file;
     private readonly Transformer _transformer;
@@ -84,6 +85,8 @@ public sealed class GenericModel : IForwardPass, IDisposable
     }
 
     public ModelConfig Config { get; }
+
+    public string Name => Config.Name;
 
     /// <summary>The model's Jinja chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
     public string? ChatTemplate => _file.Metadata.TryGetString("tokenizer.chat_template");

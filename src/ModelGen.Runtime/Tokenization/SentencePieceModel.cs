@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Runtime.Tokenization;
 
@@ -114,7 +115,7 @@ internal sealed class SentencePieceModel
             foreach (byte b in piece)
             {
                 output.Add(_byteTokens[b] >= 0 ? _byteTokens[b]
-                    : throw new InvalidOperationException($"the vocabulary has no token for byte 0x{b:X2} and no byte-fallback token"));
+                    : throw new UnsupportedModelException($"the vocabulary has no token for byte 0x{b:X2} and no byte-fallback token, so it cannot tokenize this text"));
             }
         }
     }

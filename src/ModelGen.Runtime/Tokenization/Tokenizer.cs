@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using ModelGen.Gguf;
 
+using ModelGen.Runtime.Engine;
+
 namespace ModelGen.Runtime.Tokenization;
 
 /// <summary>The tokenization algorithm of a vocabulary.</summary>
@@ -273,13 +275,16 @@ public sealed class Tokenizer
     }
 
     /// <summary>Tokenizes UTF-8 <paramref name="utf8"/>, appending to <paramref name="tokens"/> (<c>llama_tokenize</c>).</summary>
+    /// <exception cref="UnsupportedModelException">
+    /// The vocabulary cannot tokenize this text: it asks for a BOS or EOS it lacks, or has no token for a byte.
+    /// </exception>
     public void Tokenize(ReadOnlySpan<byte> utf8, bool addSpecial, bool parseSpecial, List<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         var fragments = Partition(utf8, parseSpecial);
         if (addSpecial && AddBos)
         {
-            tokens.Add(BosId ?? throw new InvalidOperationException("the vocabulary asks for BOS but has none"));
+            tokens.Add(BosId ?? throw new UnsupportedModelException("the vocabulary asks for BOS but has none"));
         }
 
         if (_sentencePiece is not null)
@@ -335,7 +340,7 @@ public sealed class Tokenizer
 
         if (addSpecial && AddEos)
         {
-            tokens.Add(EosId ?? throw new InvalidOperationException("the vocabulary asks for EOS but has none"));
+            tokens.Add(EosId ?? throw new UnsupportedModelException("the vocabulary asks for EOS but has none"));
         }
     }
 
