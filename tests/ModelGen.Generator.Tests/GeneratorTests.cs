@@ -103,7 +103,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         var result = GeneratorHarness.Run(path, className: null, ns: null);
         var generated = result.GeneratedSources.Single();
         Assert.Equal("RootNs.LlamaMicroF16.g.cs", generated.HintName);
-        Assert.Contains("public sealed unsafe partial class LlamaMicroF16 : IForwardPass, IDisposable", generated.SourceText.ToString());
+        Assert.Contains("public sealed unsafe partial class LlamaMicroF16 : IForwardPass, ILanguageModel", generated.SourceText.ToString());
     }
 
     [Fact]
