@@ -16,13 +16,13 @@ internal static class Diagnostics
         "MG0002", "Unsupported model architecture", "'{0}' is a '{1}' model; ModelGen compiles {2}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor UnsupportedTensorType = new(
-        "MG0003", "Unsupported tensor type", "'{0}': tensor '{1}' is {2}, which {3}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "MG0003", "Unsupported tensor type", "'{0}': {1}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor MissingTensor = new(
-        "MG0004", "Missing tensor", "'{0}': tensor '{1}' is missing ({2} needs it)", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "MG0004", "Missing tensor", "'{0}': {1}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InconsistentShape = new(
-        "MG0005", "Tensor shape inconsistent with the hyper-parameters", "'{0}': tensor '{1}' has shape [{2}], expected [{3}]", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "MG0005", "Tensor shape inconsistent with the hyper-parameters", "'{0}': {1}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InvalidHyperParameters = new(
         "MG0006", "Invalid hyper-parameters", "'{0}': {1}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);

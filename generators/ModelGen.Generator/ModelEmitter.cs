@@ -1,18 +1,21 @@
 using System.Globalization;
-using System.Text;
 using ModelGen.Gguf;
+using ModelGen.Kernels.Ops;
 using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Generator;
 
 /// <summary>
-/// Writes the C# of one compiled model: constants for every hyper-parameter, a <c>Load</c> that checks the file
-/// against the compiled tensor table, and a forward pass unrolled over the blocks, each a straight sequence of kernel
-/// calls that name their weight format and the GGUF tensor they read.
+/// Writes the C# of one compiled model: only what depends on the model. Constants for every hyper-parameter, the
+/// tensor table <c>Load</c> checks a file against, one field per weight, and a forward pass unrolled over the blocks,
+/// each a straight sequence of calls that name their weight format and the GGUF tensor they read. Everything else
+/// (buffers, attention, row operations, loading, generation) is ordinary runtime code in the base class,
+/// <c>ModelGen.Runtime.Compiled.CompiledModel</c>.
 /// </summary>
 /// <remarks>
 /// The arithmetic is the generic engine's (<c>Transformer.Forward</c>) operation for operation, so logits agree bit
-/// for bit. Output depends only on the <see cref="ModelSpec"/>: the same file gives the same source byte for byte.
+/// for bit. Every type is named from <c>global::</c>, so types of the user's namespace cannot capture a name. Output
+/// depends only on the <see cref="ModelSpec"/>: the same file gives the same source byte for byte.
 /// </remarks>
 internal sealed class ModelEmitter
 {
@@ -25,9 +28,25 @@ internal sealed class ModelEmitter
     /// <summary>Features ggml's SwiGLU takes at a time; a row's remainder takes the C library's exponential.</summary>
     private const int SwiGluChunk = 16;
 
+    private const string Gguf = "global::ModelGen.Gguf.";
+    private const string Kernels = "global::ModelGen.Kernels.";
+    private const string Formats = "global::ModelGen.Kernels.Formats.";
+    private const string Runtime = "global::ModelGen.Runtime.";
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+
+    /// <summary>
+    /// Blocks run once per forward pass, too few calls for tiered compilation to promote them before a short
+    /// generation ends; straight-line calls gain nothing from its profile, so they are compiled optimised at once.
+    /// </summary>
+    private const string OptimizeNow =
+        "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
+
+    /// <summary>The generator's version, in the emitted <c>[GeneratedCode]</c>.</summary>
+    private static readonly string Version = typeof(ModelEmitter).Assembly.GetName().Version!.ToString();
+
     private readonly ModelSpec _spec;
-    private readonly StringBuilder _out = new();
-    private int _indent;
+    private readonly SourceWriter _w = new();
 
     private ModelEmitter(ModelSpec spec) => _spec = spec;
 
@@ -35,7 +54,7 @@ internal sealed class ModelEmitter
     {
         var emitter = new ModelEmitter(spec);
         emitter.EmitFile();
-        return emitter._out.ToString();
+        return emitter._w.ToString();
     }
 
     /// <summary>Positions the compiled KV cache holds: the trained context, at most <see cref="MaxCacheLength"/>.</summary>
@@ -43,7 +62,13 @@ internal sealed class ModelEmitter
 
     private ModelConfig Config => _spec.Config;
 
-    private bool Tied => _spec.Find("output.weight") is null;
+    private bool Tied => _spec.Find(ModelTensors.Output) is null;
+
+    private IEnumerable<TensorSpec> Matrices => _spec.Weights.Where(t => t.Shape.Count == 2);
+
+    private IEnumerable<TensorSpec> Vectors => _spec.Weights.Where(t => t.Shape.Count == 1);
+
+    private void Line(string text = "") => _w.Line(text);
 
     private void EmitFile()
     {
@@ -54,27 +79,15 @@ internal sealed class ModelEmitter
         Line("// </auto-generated>");
         Line("#nullable enable");
         Line();
-        foreach (var ns in new[]
+        if (s.Namespace.Length == 0)
         {
-            "System", "System.Collections.Generic", "System.Runtime.CompilerServices", "System.Runtime.InteropServices", "System.Threading", "ModelGen.Gguf", "ModelGen.Kernels", "ModelGen.Kernels.Formats",
-            "ModelGen.Kernels.Ops", "ModelGen.Kernels.Threading", "ModelGen.Runtime.Compiled", "ModelGen.Runtime.Engine",
-            "ModelGen.Runtime.Generation", "ModelGen.Runtime.Tokenization",
-        })
-        {
-            Line($"using {ns};");
+            EmitClass();
+            return;
         }
 
-        Line();
-        if (s.Namespace.Length > 0)
+        using (_w.Block($"namespace {s.Namespace}"))
         {
-            Line($"namespace {s.Namespace}");
-            Open();
-        }
-
-        EmitClass();
-        if (s.Namespace.Length > 0)
-        {
-            Close();
+            EmitClass();
         }
     }
 
@@ -84,25 +97,24 @@ internal sealed class ModelEmitter
         var c = Config;
         Line("/// <summary>");
         Line($"/// {Doc(c.Name)}: a {c.Architecture} model of {c.LayerCount} blocks, {c.EmbeddingLength} wide, compiled from");
-        Line($"/// {Doc(s.SourceFileName)}. Every shape, format and tensor offset is fixed here; <see cref=\"Load\"/> refuses a file that differs.");
+        Line($"/// {Doc(s.SourceFileName)}. Every shape, format and tensor offset is fixed here; <see cref=\"Load(string, int, long)\"/> refuses a file that differs.");
         Line("/// </summary>");
-        Line($"public sealed unsafe partial class {s.ClassName} : IForwardPass, ILanguageModel");
-        Open();
-        EmitConstants();
-        EmitTensorTable();
-        EmitFields();
-        EmitConstruction();
-        EmitSurface();
-        EmitForward();
-        for (int i = 0; i < c.LayerCount; i++)
+        Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen.Generator\", \"{Version}\")]");
+        Line($"public sealed partial class {s.ClassName} : {Runtime}Compiled.CompiledModel, {Runtime}Generation.IForwardPass, {Runtime}Generation.ILanguageModel");
+        using (_w.Block())
         {
-            EmitBlock(i);
-        }
+            EmitConstants();
+            EmitTensorTable();
+            EmitFields();
+            EmitConstruction();
+            EmitForward();
+            for (int i = 0; i < c.LayerCount; i++)
+            {
+                EmitBlock(i);
+            }
 
-        EmitOutput();
-        EmitHelpers();
-        EmitAttention();
-        Close();
+            EmitOutput();
+        }
     }
 
     private void EmitConstants()
@@ -111,112 +123,75 @@ internal sealed class ModelEmitter
         var c = Config;
         Line("/// <summary>The model's <c>general.name</c>.</summary>");
         Line($"public const string ModelName = {Str(c.Name)};");
-        Line($"public const string Architecture = {Str(c.Architecture)};");
         Line("/// <summary>The file this class was compiled from.</summary>");
         Line($"public const string SourceFileName = {Str(s.SourceFileName)};");
         Line("/// <summary>SHA-256 of the compiled file's header (metadata and tensor table), in hex.</summary>");
         Line($"public const string Fingerprint = {Str(s.Fingerprint)};");
         Line();
-        Line("// Hyper-parameters.");
-        Line($"public const int EmbeddingLength = {c.EmbeddingLength};");
-        Line($"public const int LayerCount = {c.LayerCount};");
-        Line($"public const int HeadCount = {c.HeadCount};");
-        Line($"public const int KvHeadCount = {c.KvHeadCount};");
-        Line($"public const int HeadDimension = {c.HeadDimension};");
+        Line("// Hyper-parameters, as the generic engine reads them (ModelConfig).");
+        foreach (var (name, value) in c.HyperParameters())
+        {
+            Line(value switch
+            {
+                string text => $"public const string {name} = {Str(text)};",
+                int number => $"public const int {name} = {number.ToString(CultureInfo.InvariantCulture)};",
+                float number => $"public const float {name} = {Float(number)};",
+                RopeStyle style => $"public const {Kernels}Ops.RopeStyle {name} = {Kernels}Ops.RopeStyle.{style};",
+                _ => throw new InvalidOperationException($"no constant for a hyper-parameter of type {value.GetType()}"),
+            });
+        }
+
         Line("public const int QueryLength = HeadCount * HeadDimension;");
         Line("public const int KvLength = KvHeadCount * HeadDimension;");
-        Line($"public const int FeedForwardLength = {c.FeedForwardLength};");
-        Line($"public const int VocabularySize = {c.VocabularySize};");
-        Line("/// <summary>The context the model was trained for.</summary>");
-        Line($"public const int ContextLength = {c.ContextLength};");
-        Line($"public const float RmsEpsilon = {Float(c.RmsEpsilon)};");
-        Line($"public const float RopeBase = {Float(c.RopeBase)};");
-        Line($"public const float RopeFrequencyScale = {Float(c.RopeFrequencyScale)};");
-        Line($"public const int RopeDimensions = {c.RopeDimensions};");
-        Line($"public const RopeStyle RopePairing = RopeStyle.{c.RopeStyle};");
         Line();
         Line($"/// <summary>Positions the KV cache holds: the trained context, at most {MaxCacheLength}.</summary>");
         Line($"public const int CacheLength = {CacheLength(c)};");
         Line("/// <summary>Most tokens one forward pass takes.</summary>");
         Line($"public const int MaxBatchSize = {MaxBatchSize};");
         Line();
-        Line("/// <summary>Query heads per key/value head.</summary>");
-        Line("private const int GroupSize = HeadCount / KvHeadCount;");
         Line("/// <summary>");
         Line("/// The largest activation conversion (the widest matrix input, for a full batch), three times over: a fused");
         Line("/// projection keeps one conversion per distinct activation format of its matrices.");
         Line("/// </summary>");
         Line($"private const int ScratchBytes = {ScratchBytes()};");
-        Line("private static readonly float AttentionScale = 1.0f / MathF.Sqrt(HeadDimension);");
-        Line("/// <summary>Least attention multiply-adds worth handing to another thread: a few microseconds of work.</summary>");
-        Line("private const int AttentionWorkPerRange = 16 * 1024;");
         Line();
     }
 
     private long ScratchBytes() =>
-        _spec.Weights.Where(t => t.Shape.Count == 2 && (t.Name != "token_embd.weight" || Tied))
+        _spec.Weights.Where(t => t.Shape.Count == 2 && (t.Name != ModelTensors.TokenEmbedding || Tied))
             .Max(t => WeightFormatTable.ActivationBytes(t.Type, t.Columns)) * MaxBatchSize * 3;
 
     private void EmitTensorTable()
     {
-        var s = _spec;
-        Line("/// <summary>The hyper-parameters as the generic engine reads them, to check a file against.</summary>");
-        Line("private static readonly ModelConfig CompiledConfig = new()");
-        Open();
-        Line("Architecture = Architecture, Name = ModelName, EmbeddingLength = EmbeddingLength, LayerCount = LayerCount,");
-        Line("HeadCount = HeadCount, KvHeadCount = KvHeadCount, HeadDimension = HeadDimension, FeedForwardLength = FeedForwardLength,");
-        Line("VocabularySize = VocabularySize, ContextLength = ContextLength, RmsEpsilon = RmsEpsilon, RopeBase = RopeBase,");
-        Line("RopeFrequencyScale = RopeFrequencyScale, RopeDimensions = RopeDimensions, RopeStyle = RopePairing,");
-        _indent--;
-        Line("};");
-        Line();
-        Line("/// <summary>Every tensor of the compiled file, in file order: name, format, shape, offset in the data section.</summary>");
-        Line("private static readonly CompiledTensor[] Tensors =");
-        Line("{");
-        _indent++;
-        foreach (var t in s.Tensors)
+        Line("/// <summary>The hyper-parameters, to check a file against.</summary>");
+        using (_w.Block($"private static readonly {Runtime}Engine.ModelConfig CompiledConfig = new()", close: "};"))
         {
-            Line($"new({Str(t.Name)}, GgmlType.{t.Type}, new long[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}),");
+            Line("Name = ModelName,");
+            foreach (var (name, _) in Config.HyperParameters())
+            {
+                Line($"{name} = {name},");
+            }
         }
 
-        _indent--;
-        Line("};");
+        Line();
+        Line("/// <summary>Every tensor of the compiled file, in file order: name, format, shape, offset in the data section.</summary>");
+        using (_w.Block($"private static readonly {Runtime}Compiled.CompiledTensor[] Tensors =", close: "};"))
+        {
+            foreach (var t in _spec.Tensors)
+            {
+                Line($"new({Str(t.Name)}, {Gguf}GgmlType.{t.Type}, new long[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}),");
+            }
+        }
+
         Line();
     }
 
-    private IEnumerable<TensorSpec> Matrices => _spec.Weights.Where(t => t.Shape.Count == 2);
-
-    private IEnumerable<TensorSpec> Vectors => _spec.Weights.Where(t => t.Shape.Count == 1);
-
     private void EmitFields()
     {
-        Line("private readonly GgufFile _file;");
-        Line("private readonly KernelThreadPool _pool;");
-        Line("private readonly Rope _rope = new(RopeDimensions, RopeBase, RopeFrequencyScale, RopePairing);");
-        Line();
-        Line("// Activations of up to MaxBatchSize tokens, [token][feature].");
-        Line("private readonly float[] _x = new float[MaxBatchSize * EmbeddingLength];");
-        Line("private readonly float[] _xb = new float[MaxBatchSize * EmbeddingLength];");
-        Line("private readonly float[] _q = new float[MaxBatchSize * QueryLength];");
-        Line("private readonly float[] _k = new float[MaxBatchSize * KvLength];");
-        Line("private readonly float[] _v = new float[MaxBatchSize * KvLength];");
-        Line("private readonly float[] _attention = new float[MaxBatchSize * QueryLength];");
-        Line("private readonly float[] _gate = new float[MaxBatchSize * FeedForwardLength];");
-        Line("private readonly float[] _up = new float[MaxBatchSize * FeedForwardLength];");
-        Line("private readonly float[] _logits = new float[MaxBatchSize * VocabularySize];");
-        Line("private readonly float[] _ropeCache = new float[RopeDimensions];");
-        Line("private readonly Half[] _valueHalves = new Half[KvLength];");
-        Line("private readonly byte[] _scratch = new byte[ScratchBytes];");
-        Line("private readonly int[] _decodeToken = new int[1];");
-        Line();
-        Line("// The KV cache in F16, per block: keys by position ([position][KvLength]), values transposed ([KvLength][CacheLength]).");
-        Line("private readonly Half[][] _keys = NewCache();");
-        Line("private readonly Half[][] _values = NewCache();");
-        Line();
         Line("// Weights: matrices stay in the mapped file; norms and biases are copied out as floats.");
         foreach (var t in Matrices)
         {
-            Line($"private readonly WeightMatrix {Field(t.Name)};");
+            Line($"private readonly {Kernels}WeightMatrix {Field(t.Name)};");
         }
 
         foreach (var t in Vectors)
@@ -232,382 +207,147 @@ internal sealed class ModelEmitter
         var c = _spec.ClassName;
         Line("/// <summary>");
         Line("/// Memory-maps <paramref name=\"path\"/>, checks that it is the compiled model (hyper-parameters and every tensor's name,");
-        Line("/// format, shape and offset; the first difference is named in an <see cref=\"UnsupportedModelException\"/>), and builds");
+        Line("/// format, shape and offset; the first difference is named in an <c>UnsupportedModelException</c>), and builds");
         Line("/// the tokenizer from its vocabulary.");
         Line("/// </summary>");
         Line("/// <param name=\"path\">The .gguf file.</param>");
         Line("/// <param name=\"threads\">Worker threads; 0 uses every core.</param>");
-        Line("/// <param name=\"memoryBudget\">Bytes the KV cache and buffers may take; 0 takes <see cref=\"MemoryBudget.Default\"/>.</param>");
-        Line("/// <exception cref=\"GgufFormatException\">The file is not a well-formed GGUF file.</exception>");
-        Line("/// <exception cref=\"UnsupportedModelException\">The file is not the compiled model, or the model is over the memory budget.</exception>");
-        Line("/// <exception cref=\"System.IO.IOException\">The file cannot be opened or mapped.</exception>");
-        Line("/// <exception cref=\"UnauthorizedAccessException\">The file may not be read.</exception>");
-        Line($"public static {c} Load(string path, int threads = 0, long memoryBudget = 0) => Load(GgufFile.Open(path), threads, memoryBudget);");
+        Line("/// <param name=\"memoryBudget\">Bytes the KV cache and buffers may take; 0 takes <c>MemoryBudget.Default</c>.</param>");
+        Line($"public static {c} Load(string path, int threads = 0, long memoryBudget = 0) => Load({Gguf}GgufFile.Open(path), threads, memoryBudget);");
         Line();
         Line("/// <summary>");
-        Line("/// As <see cref=\"Load(string, int)\"/> for a file already open, such as weights stored inside an executable");
+        Line("/// As <see cref=\"Load(string, int, long)\"/> for a file already open, such as weights stored inside an executable");
         Line("/// (<c>GgufFile.Open(path, offset, length)</c>). The model owns <paramref name=\"file\"/> from here on, and disposes it");
         Line("/// if the check fails.");
         Line("/// </summary>");
-        Line($"public static {c} Load(GgufFile file, int threads = 0, long memoryBudget = 0)");
-        Open();
-        Line("try");
-        Open();
-        Line($"CompiledModelFile.Verify(file, CompiledConfig, Tensors, nameof({c}));");
-        Line("MemoryBudget.Check(CompiledConfig, CacheLength, MaxBatchSize, memoryBudget, System.IO.Path.GetFileName(file.Path));");
-        Line("var tokenizer = Tokenizer.FromGguf(file.Metadata);");
-        Line("if (tokenizer.VocabularySize != VocabularySize)");
-        Open();
-        Line("throw new UnsupportedModelException($\"{System.IO.Path.GetFileName(file.Path)}: the vocabulary has {tokenizer.VocabularySize} tokens, compiled {VocabularySize}\");");
-        Close();
+        Line($"public static {c} Load({Gguf}GgufFile file, int threads = 0, long memoryBudget = 0) =>");
+        Line($"    {Runtime}Compiled.CompiledModelFile.Load(file, CompiledConfig, Tensors, CacheLength, MaxBatchSize, memoryBudget, nameof({c}),");
+        Line($"        tokenizer => new {c}(file, tokenizer, threads));");
         Line();
-        Line($"return new {c}(file, tokenizer, new KernelThreadPool(threads));");
-        Close();
-        Line("catch");
-        Open();
-        Line("file.Dispose();");
-        Line("throw;");
-        Close();
-        Close();
-        Line();
-        Line($"private {c}(GgufFile file, Tokenizer tokenizer, KernelThreadPool pool)");
-        Open();
-        Line("_file = file;");
-        Line("_pool = pool;");
-        Line("Tokenizer = tokenizer;");
-        Line("Generator = new TextGenerator(this, tokenizer);");
-        Line("byte* data = file.BasePointer + file.Header.DataOffset;");
-        foreach (var t in Matrices)
+        Line($"private {c}({Gguf}GgufFile file, {Runtime}Tokenization.Tokenizer tokenizer, int threads)");
+        Line("    : base(file, tokenizer, threads, CompiledConfig, CacheLength, MaxBatchSize, ScratchBytes)");
+        using (_w.Block())
         {
-            var info = t.Type.Info();
-            Line($"{Field(t.Name)} = new WeightMatrix(GgmlType.{t.Type}, data + {t.Offset}, {info.RowBytes(t.Columns) * t.Rows}, rows: {t.Rows}, columns: {t.Columns});");
+            foreach (var t in Matrices)
+            {
+                Line($"{Field(t.Name)} = Matrix({Gguf}GgmlType.{t.Type}, {t.Offset}, rows: {t.Rows}, columns: {t.Columns});");
+            }
+
+            foreach (var t in Vectors)
+            {
+                Line($"{Field(t.Name)} = Vector<{Format(t.Type)}>({t.Offset}, {t.Columns});");
+            }
         }
 
-        foreach (var t in Vectors)
-        {
-            Line($"{Field(t.Name)} = Floats<{WeightFormatTable.StructName(t.Type)}>(data + {t.Offset}, {t.Columns});");
-        }
-
-        Close();
-        Line();
-    }
-
-    private void EmitSurface()
-    {
-        Line("string ILanguageModel.Name => ModelName;");
-        Line();
-        Line("public Tokenizer Tokenizer { get; }");
-        Line();
-        Line("/// <summary>The generation loop over this model, as <c>GenericModel.Generator</c>.</summary>");
-        Line("public TextGenerator Generator { get; }");
-        Line();
-        Line("/// <summary>The file the model runs from.</summary>");
-        Line("public string Path => _file.Path;");
-        Line();
-        Line("/// <summary>The model's Jinja chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>");
-        Line("public string? ChatTemplate => _file.Metadata.TryGetString(\"tokenizer.chat_template\");");
-        Line();
-        Line("public int MaxBatch => MaxBatchSize;");
-        Line();
-        Line("int IForwardPass.ContextLength => CacheLength;");
-        Line();
-        Line("int IForwardPass.VocabularySize => VocabularySize;");
-        Line();
-        Line("/// <summary>Streams the continuation of <paramref name=\"prompt\"/>.</summary>");
-        Line("public IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>");
-        Line("    Generator.GenerateAsync(prompt, options, cancellationToken);");
-        Line();
-        Line("public void Dispose()");
-        Open();
-        Line("_pool.Dispose();");
-        Line("_file.Dispose();");
-        Close();
         Line();
     }
 
     private void EmitForward()
     {
-        Line("/// <summary>Decodes one token at <paramref name=\"position\"/>: its logits, valid until the next call.</summary>");
-        Line("public ReadOnlySpan<float> Decode(int token, int position)");
-        Open();
-        Line("_decodeToken[0] = token;");
-        Line("return Forward(_decodeToken, position);");
-        Close();
-        Line();
-        Line("/// <summary>");
-        Line("/// Runs <paramref name=\"tokens\"/> (1 to <see cref=\"MaxBatchSize\"/>; more than one is a prefill) at consecutive positions");
-        Line("/// from <paramref name=\"position\"/> and returns the logits of the last, or of every token when <paramref name=\"allLogits\"/>.");
-        Line("/// </summary>");
+        var embedding = _spec.Find(ModelTensors.TokenEmbedding)!;
+        Line("/// <inheritdoc/>");
         Line(OptimizeNow);
-        Line("public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)");
-        Open();
-        Line("int n = tokens.Length;");
-        Line("if (n == 0 || n > MaxBatchSize)");
-        Open();
-        Line("throw new ArgumentOutOfRangeException(nameof(tokens), n, $\"a forward pass takes 1 to {MaxBatchSize} tokens\");");
-        Close();
-        Line();
-        Line("if (position < 0 || position + n > CacheLength)");
-        Open();
-        Line("throw new ArgumentOutOfRangeException(nameof(position), $\"positions {position}..{position + n - 1} exceed the context of {CacheLength}\");");
-        Close();
-        Line();
-        Line("for (int t = 0; t < n; t++)");
-        Open();
-        Line("Embed(tokens[t], _x.AsSpan(t * EmbeddingLength, EmbeddingLength));");
-        Close();
-        Line();
-        for (int i = 0; i < Config.LayerCount; i++)
+        using (_w.Block($"public override {ReadOnlySpan} Forward(global::System.ReadOnlySpan<int> tokens, int position, bool allLogits = false)"))
         {
-            Line($"Block{i}(n, position);");
+            Line($"// {embedding.Name}: {Describe(embedding)}, one row dequantized per token.");
+            Line($"Embed<{Format(embedding.Type)}>({Field(embedding.Name)}, tokens, position);");
+            Line("int n = tokens.Length;");
+            for (int i = 0; i < Config.LayerCount; i++)
+            {
+                Line($"Block{i}(n, position);");
+            }
+
+            Line("return Output(n, allLogits);");
         }
 
-        Line("return Output(n, allLogits);");
-        Close();
-        Line();
-        var embedding = _spec.Find("token_embd.weight")!;
-        Line("private void Embed(int token, Span<float> destination)");
-        Open();
-        Line("if ((uint)token >= VocabularySize)");
-        Open();
-        Line("throw new ArgumentOutOfRangeException(nameof(token), token, $\"token id outside the vocabulary of {VocabularySize}\");");
-        Close();
-        Line();
-        Line($"// token_embd.weight: {Describe(embedding)}, one row dequantized.");
-        Line($"{WeightFormatTable.StructName(embedding.Type)}.Dequantize(_token_embd.Row(token), destination);");
-        Close();
         Line();
     }
 
     private void EmitBlock(int i)
     {
-        var p = $"blk.{i}.";
-        Line($"/// <summary>");
+        string Name(string tensor) => ModelTensors.InBlock(i, tensor);
+        Line("/// <summary>");
         Line($"/// Block {i}: attention, then the SwiGLU feed-forward, each added to the residual stream in the same pass as the");
-        Line($"/// norm that follows it (the feed-forward's in the next block's first norm, or the output norm).");
-        Line($"/// </summary>");
+        Line("/// norm that follows it (the feed-forward's in the next block's first norm, or the output norm).");
+        Line("/// </summary>");
         Line(OptimizeNow);
-        Line($"private void Block{i}(int n, int position)");
-        Open();
-        Line("var x = _x.AsSpan(0, n * EmbeddingLength);");
-        Line("var xb = _xb.AsSpan(0, n * EmbeddingLength);");
-        Line("var q = _q.AsSpan(0, n * QueryLength);");
-        Line("var k = _k.AsSpan(0, n * KvLength);");
-        Line("var v = _v.AsSpan(0, n * KvLength);");
-        Line("var attention = _attention.AsSpan(0, n * QueryLength);");
-        Line("var gate = _gate.AsSpan(0, n * FeedForwardLength);");
-        Line("var up = _up.AsSpan(0, n * FeedForwardLength);");
-        Line();
-        if (i == 0)
+        using (_w.Block($"private void Block{i}(int n, int position)"))
         {
-            Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
-            Norm(p + "attn_norm.weight", "x", "xb");
-        }
-        else
-        {
-            Line("// Attention: add the previous block's feed-forward output and normalise (one pass), project to queries, keys");
-            Line("// and values (one dispatch), rotate, cache, attend, project back.");
-            AddNorm(p + "attn_norm.weight", "x", "xb", "xb");
+            Line($"var x = new {Span}(X, 0, n * EmbeddingLength);");
+            Line($"var xb = new {Span}(Xb, 0, n * EmbeddingLength);");
+            Line($"var q = new {Span}(Q, 0, n * QueryLength);");
+            Line($"var k = new {Span}(K, 0, n * KvLength);");
+            Line($"var v = new {Span}(V, 0, n * KvLength);");
+            Line($"var attention = new {Span}(AttentionOutput, 0, n * QueryLength);");
+            Line($"var gate = new {Span}(Gate, 0, n * FeedForwardLength);");
+            Line($"var up = new {Span}(Up, 0, n * FeedForwardLength);");
+            Line();
+            if (i == 0)
+            {
+                Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
+                Norm(Name("attn_norm.weight"), "x", "xb");
+            }
+            else
+            {
+                Line("// Attention: add the previous block's feed-forward output and normalise (one pass), project to queries, keys");
+                Line("// and values (one dispatch), rotate, cache, attend, project back.");
+                AddNorm(Name("attn_norm.weight"), "x", "xb", "xb");
+            }
+
+            ProjectTogether("xb", (Name("attn_q.weight"), "q"), (Name("attn_k.weight"), "k"), (Name("attn_v.weight"), "v"));
+            Bias(Name("attn_q.bias"), "q");
+            Bias(Name("attn_k.bias"), "k");
+            Bias(Name("attn_v.bias"), "v");
+            if (_spec.Find(Name("attn_q_norm.weight")) is not null)
+            {
+                Line($"{Kernels}Ops.RmsNorm.ApplyRows(q, HeadDimension, {Field(Name("attn_q_norm.weight"))}, RmsEpsilon); // {Name("attn_q_norm.weight")}, per head");
+                Line($"{Kernels}Ops.RmsNorm.ApplyRows(k, HeadDimension, {Field(Name("attn_k_norm.weight"))}, RmsEpsilon); // {Name("attn_k_norm.weight")}, per head");
+            }
+
+            Line($"SelfAttention.RotateAndCache({i}, q, k, v, n, position);");
+            Line($"SelfAttention.Attend({i}, q, attention, n, position);");
+            Project(Name("attn_output.weight"), "attention", "xb");
+            Line();
+            bool fuseSwiGlu = Config.FeedForwardLength % SwiGluChunk == 0;
+            Line(fuseSwiGlu
+                ? "// Feed-forward: add the attention output and normalise (one pass), gate and up with SwiGLU (one dispatch), project back."
+                : "// Feed-forward: add the attention output and normalise (one pass), SwiGLU, project back.");
+            AddNorm(Name("ffn_norm.weight"), "x", "xb", "xb");
+            if (fuseSwiGlu)
+            {
+                ProjectTogether("xb", (Name("ffn_gate.weight"), "gate"), (Name("ffn_up.weight"), "up"));
+            }
+            else
+            {
+                // A row's SwiGLU tail takes another exponential, so splitting its features into ranges would change results.
+                Project(Name("ffn_gate.weight"), "xb", "gate");
+                Project(Name("ffn_up.weight"), "xb", "up");
+                Line($"{Kernels}Ops.Activations.SwiGlu(gate, up);");
+            }
+
+            Project(Name("ffn_down.weight"), "gate", "xb");
         }
 
-        ProjectTogether("xb", (p + "attn_q.weight", "q"), (p + "attn_k.weight", "k"), (p + "attn_v.weight", "v"));
-        Bias(p + "attn_q.bias", "q");
-        Bias(p + "attn_k.bias", "k");
-        Bias(p + "attn_v.bias", "v");
-        if (_spec.Find(p + "attn_q_norm.weight") is not null)
-        {
-            Line($"RmsNorm.ApplyRows(q, HeadDimension, {Field(p + "attn_q_norm.weight")}, RmsEpsilon); // {p}attn_q_norm.weight, per head");
-            Line($"RmsNorm.ApplyRows(k, HeadDimension, {Field(p + "attn_k_norm.weight")}, RmsEpsilon); // {p}attn_k_norm.weight, per head");
-        }
-
-        Line($"RotateAndCache(_keys[{i}], _values[{i}], q, k, v, n, position);");
-        Line($"Attend(_keys[{i}], _values[{i}], q, attention, n, position);");
-        Project(p + "attn_output.weight", "attention", "xb");
-        Line();
-        bool fuseSwiGlu = Config.FeedForwardLength % SwiGluChunk == 0;
-        Line(fuseSwiGlu
-            ? "// Feed-forward: add the attention output and normalise (one pass), gate and up with SwiGLU (one dispatch), project back."
-            : "// Feed-forward: add the attention output and normalise (one pass), SwiGLU, project back.");
-        AddNorm(p + "ffn_norm.weight", "x", "xb", "xb");
-        if (fuseSwiGlu)
-        {
-            ProjectTogether("xb", (p + "ffn_gate.weight", "gate"), (p + "ffn_up.weight", "up"));
-        }
-        else
-        {
-            // A row's SwiGLU tail takes another exponential, so splitting its features into ranges would change results.
-            Project(p + "ffn_gate.weight", "xb", "gate");
-            Project(p + "ffn_up.weight", "xb", "up");
-            Line("Activations.SwiGlu(gate, up);");
-        }
-
-        Project(p + "ffn_down.weight", "gate", "xb");
-        Close();
         Line();
     }
 
     private void EmitOutput()
     {
         Line("/// <summary>The final norm and the projection to the vocabulary, for the last token or all of them.</summary>");
-        Line("private ReadOnlySpan<float> Output(int n, bool allLogits)");
-        Open();
-        Line("int first = allLogits ? 0 : n - 1, rows = n - first;");
-        Line("var last = _x.AsSpan(first * EmbeddingLength, rows * EmbeddingLength);");
-        Line("var normed = _xb.AsSpan(0, rows * EmbeddingLength);");
-        Line("var logits = _logits.AsSpan(0, rows * VocabularySize);");
-        Line("// The last block's feed-forward output joins the residual stream here, in the final norm's pass; only the rows");
-        Line("// asked for, as the others are not read again.");
-        AddNorm("output_norm.weight", "last", "_xb.AsSpan(first * EmbeddingLength, rows * EmbeddingLength)", "normed");
-        Project(Tied ? "token_embd.weight" : "output.weight", "normed", "logits", "rows", Tied ? " (tied: the output projection is the token embedding)" : "");
-        Line("return logits;");
-        Close();
-        Line();
-    }
-
-    private void EmitHelpers()
-    {
-        Line("/// <summary><c>y = W x</c> for each of <paramref name=\"n\"/> activation rows; one row is a matrix-vector product.</summary>");
-        Line("private void Project<TWeight, TActivation>(in WeightMatrix weights, ReadOnlySpan<float> x, Span<float> y, int n)");
-        Line("    where TWeight : IWeightFormat<TActivation>");
-        Line("    where TActivation : IActivationFormat");
-        Open();
-        Line("if (n == 1)");
-        Open();
-        Line("MatrixKernels.MatVec<TWeight, TActivation>(weights, x, y, _scratch, _pool);");
-        Close();
-        Line("else");
-        Open();
-        Line("MatrixKernels.MatMul<TWeight, TActivation>(weights, x, y, _scratch, _pool);");
-        Close();
-        Close();
-        Line();
-        Line("/// <summary><c>x += residual</c> and <c>y = RmsNorm(x)</c>, row by row in one pass; <paramref name=\"y\"/> may be <paramref name=\"residual\"/>.</summary>");
-        Line("private static void AddNormRows(Span<float> x, ReadOnlySpan<float> residual, Span<float> y, float[] weight)");
-        Open();
-        Line("for (int offset = 0; offset < x.Length; offset += EmbeddingLength)");
-        Open();
-        Line("RmsNorm.AddApply(x.Slice(offset, EmbeddingLength), residual.Slice(offset, EmbeddingLength), weight, y.Slice(offset, EmbeddingLength), RmsEpsilon);");
-        Close();
-        Close();
-        Line();
-        Line("private static void NormRows(ReadOnlySpan<float> x, Span<float> y, float[] weight)");
-        Open();
-        Line("for (int offset = 0; offset < x.Length; offset += EmbeddingLength)");
-        Open();
-        Line("RmsNorm.Apply(x.Slice(offset, EmbeddingLength), weight, y.Slice(offset, EmbeddingLength), RmsEpsilon);");
-        Close();
-        Close();
-        Line();
-        if (Vectors.Any(t => t.Name.EndsWith(".bias", StringComparison.Ordinal)))
+        using (_w.Block($"private {ReadOnlySpan} Output(int n, bool allLogits)"))
         {
-            Line("private static void AddBias(Span<float> y, float[] bias)");
-            Open();
-            Line("for (int offset = 0; offset < y.Length; offset += bias.Length)");
-            Open();
-            Line("Activations.Add(y.Slice(offset, bias.Length), bias);");
-            Close();
-            Close();
-            Line();
+            Line("int first = allLogits ? 0 : n - 1, rows = n - first;");
+            Line($"var last = new {Span}(X, first * EmbeddingLength, rows * EmbeddingLength);");
+            Line($"var normed = new {Span}(Xb, 0, rows * EmbeddingLength);");
+            Line($"var logits = new {Span}(Logits, 0, rows * VocabularySize);");
+            Line("// The last block's feed-forward output joins the residual stream here, in the final norm's pass; only the rows");
+            Line("// asked for, as the others are not read again.");
+            AddNorm(ModelTensors.OutputNorm, "last", $"new {Span}(Xb, first * EmbeddingLength, rows * EmbeddingLength)", "normed");
+            Project(Tied ? ModelTensors.TokenEmbedding : ModelTensors.Output, "normed", "logits", "rows",
+                Tied ? " (tied: the output projection is the token embedding)" : "");
+            Line("return logits;");
         }
-
-        Line("/// <summary>Rotates the queries and keys of each token by its position and stores its keys and values in F16.</summary>");
-        Line("private void RotateAndCache(Half[] keys, Half[] values, Span<float> q, Span<float> k, ReadOnlySpan<float> v, int n, int position)");
-        Open();
-        Line("for (int t = 0; t < n; t++)");
-        Open();
-        Line("_rope.Fill(position + t, _ropeCache);");
-        Line("_rope.Apply(q.Slice(t * QueryLength, QueryLength), HeadDimension, _ropeCache);");
-        Line("_rope.Apply(k.Slice(t * KvLength, KvLength), HeadDimension, _ropeCache);");
-        Line("F16.Quantize(SimdPaths.Best, k.Slice(t * KvLength, KvLength), MemoryMarshal.AsBytes(keys.AsSpan((position + t) * KvLength, KvLength)));");
-        Line("F16.Quantize(SimdPaths.Best, v.Slice(t * KvLength, KvLength), MemoryMarshal.AsBytes(_valueHalves.AsSpan()));");
-        Line("for (int c = 0; c < KvLength; c++)");
-        Open();
-        Line("values[c * CacheLength + position + t] = _valueHalves[c];");
-        Close();
-        Close();
-        Close();
-        Line();
-        Line("private static Half[][] NewCache()");
-        Open();
-        Line("var cache = new Half[LayerCount][];");
-        Line("for (int i = 0; i < cache.Length; i++)");
-        Open();
-        Line("cache[i] = new Half[CacheLength * KvLength];");
-        Close();
-        Line();
-        Line("return cache;");
-        Close();
-        Line();
-        Line("/// <summary>A norm or bias vector, converted to floats once at load.</summary>");
-        Line("private static float[] Floats<TFormat>(byte* data, int length)");
-        Line("    where TFormat : IBlockFormat");
-        Open();
-        Line("var values = new float[length];");
-        Line("TFormat.Dequantize(new ReadOnlySpan<byte>(data, length * TFormat.BlockBytes), values);");
-        Line("return values;");
-        Close();
-        Line();
     }
-
-    private void EmitAttention()
-    {
-        Line("private void Attend(Half[] keys, Half[] values, ReadOnlySpan<float> q, Span<float> output, int n, int position)");
-        Open();
-        Line("fixed (float* queries = q)");
-        Line("fixed (float* heads = output)");
-        Open();
-        Line("// Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.");
-        Line("int grain = Math.Max(1, AttentionWorkPerRange / (2 * (position + n) * HeadDimension));");
-        Line("_pool.For(n * HeadCount, grain, new AttentionHeads(keys, values, queries, heads, position));");
-        Close();
-        Close();
-        Line();
-        Line("/// <summary>");
-        Line("/// Causal attention of (token, query head) pairs over the cache, as llama.cpp's non-flash CPU path: queries and keys");
-        Line("/// meet as F16, the softmax is in float, and the probabilities are rounded to F16 before they weight the F16 values.");
-        Line("/// The query and the probabilities are widened from F16 once, then dotted with all the key or value rows in one call.");
-        Line("/// </summary>");
-        Line("private readonly struct AttentionHeads(Half[] keys, Half[] values, float* q, float* output, int position) : IRangeBody");
-        Open();
-        Line("public void Execute(int start, int end)");
-        Open();
-        Line("Span<float> scores = stackalloc float[CacheLength];");
-        Line("Span<Half> probabilities = stackalloc Half[CacheLength];");
-        Line("Span<Half> queryHalves = stackalloc Half[HeadDimension];");
-        Line("Span<float> query = stackalloc float[HeadDimension];");
-        Line("for (int item = start; item < end; item++)");
-        Open();
-        Line("int t = item / HeadCount, h = item % HeadCount, kvHead = h / GroupSize;");
-        Line("int length = position + t + 1;");
-        Line("var qHead = new ReadOnlySpan<float>(q + t * QueryLength + h * HeadDimension, HeadDimension);");
-        Line("F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));");
-        Line("F16.WidenActivations(SimdPaths.Best, queryHalves, query);");
-        Line();
-        Line("var s = scores[..length];");
-        Line("F16.DotRows(SimdPaths.Best, keys.AsSpan(kvHead * HeadDimension, (length - 1) * KvLength + HeadDimension), KvLength, query, s);");
-        Line("for (int j = 0; j < length; j++)");
-        Open();
-        Line("s[j] *= AttentionScale;");
-        Close();
-        Line();
-        Line("Softmax.Apply(s);");
-        Line("var p = probabilities[..length];");
-        Line("F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));");
-        Line("F16.WidenActivations(SimdPaths.Best, p, s);");
-        Line();
-        Line("var outHead = new Span<float>(output + t * QueryLength + h * HeadDimension, HeadDimension);");
-        Line("var valueRows = values.AsSpan(kvHead * HeadDimension * CacheLength, (HeadDimension - 1) * CacheLength + length);");
-        Line("F16.DotRows(SimdPaths.Best, valueRows, CacheLength, s, outHead);");
-        Close();
-        Close();
-        Close();
-    }
-
-    /// <summary>
-    /// Blocks run once per forward pass, too few calls for tiered compilation to promote them before a short
-    /// generation ends; straight-line calls gain nothing from its profile, so they are compiled optimised at once.
-    /// </summary>
-    private const string OptimizeNow = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
 
     private void Norm(string tensor, string x, string y) => Line($"NormRows({x}, {y}, {Field(tensor)}); // {tensor}");
 
@@ -625,7 +365,7 @@ internal sealed class ModelEmitter
     {
         var t = _spec.Find(tensor)!;
         Line($"// {tensor}: {Describe(t)}{note}");
-        Line($"Project<{WeightFormatTable.StructName(t.Type)}, {WeightFormatTable.StructName(WeightFormatTable.Activation(t.Type))}>({Field(tensor)}, {x}, {y}, {rows});");
+        Line($"Project<{Format(t.Type)}, {Format(WeightFormatTable.Activation(t.Type))}>({Field(tensor)}, {x}, {y}, {rows});");
     }
 
     /// <summary>
@@ -640,11 +380,14 @@ internal sealed class ModelEmitter
             Line($"// {t.Name}: {Describe(t)}");
         }
 
-        var types = string.Join(", ", tensors.Select(t => $"{WeightFormatTable.StructName(t.Type)}, {WeightFormatTable.StructName(WeightFormatTable.Activation(t.Type))}"));
+        var types = string.Join(", ", tensors.Select(t => $"{Format(t.Type)}, {Format(WeightFormatTable.Activation(t.Type))}"));
         Line(products.Length == 2
-            ? $"MatrixKernels.MatMulSwiGlu<{types}>({x}, {Field(products[0].Tensor)}, {Field(products[1].Tensor)}, {products[0].Output}, {products[1].Output}, _scratch, _pool);"
-            : $"MatrixKernels.MatMul<{types}>({x}, {string.Join(", ", products.Select(p => $"{Field(p.Tensor)}, {p.Output}"))}, _scratch, _pool);");
+            ? $"{Kernels}MatrixKernels.MatMulSwiGlu<{types}>({x}, {Field(products[0].Tensor)}, {Field(products[1].Tensor)}, {products[0].Output}, {products[1].Output}, Scratch, Pool);"
+            : $"{Kernels}MatrixKernels.MatMul<{types}>({x}, {string.Join(", ", products.Select(p => $"{Field(p.Tensor)}, {p.Output}"))}, Scratch, Pool);");
     }
+
+    /// <summary>The kernel struct of a format, in ModelGen.Kernels.Formats.</summary>
+    private static string Format(GgmlType type) => Formats + WeightFormatTable.StructName(type);
 
     private static string Describe(TensorSpec t) => $"{t.Type.Info().Name}, {t.Rows} rows of {t.Columns}";
 
@@ -701,26 +444,4 @@ internal sealed class ModelEmitter
 
     /// <summary>Text for a <c>///</c> documentation comment: on one line, and XML-escaped.</summary>
     private static string Doc(string value) => Comment(value).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-
-    private void Open()
-    {
-        Line("{");
-        _indent++;
-    }
-
-    private void Close()
-    {
-        _indent--;
-        Line("}");
-    }
-
-    private void Line(string text = "")
-    {
-        if (text.Length > 0)
-        {
-            _out.Append(' ', _indent * 4).Append(text);
-        }
-
-        _out.Append('\n');
-    }
 }

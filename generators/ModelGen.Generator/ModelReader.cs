@@ -81,90 +81,34 @@ internal static class ModelReader
     }
 
     /// <summary>
-    /// Checks every tensor the forward pass reads (present, of the expected shape, in a format the kernels compute)
-    /// and returns them in file order: only these become fields of the compiled class, whatever else the file holds.
+    /// Checks every tensor the forward pass reads against its role (<see cref="ModelTensors"/>, the engine's own
+    /// rules) and returns them in file order: only these become fields of the compiled class, whatever else the file holds.
     /// </summary>
     private static TensorSpec[] CheckTensors(ModelSpec spec, ModelFile file, string source)
     {
-        var c = spec.Config;
-        var read = new HashSet<TensorSpec>();
-        int dim = c.EmbeddingLength, q = c.QueryLength, kv = c.KvLength, ffn = c.FeedForwardLength;
-
-        TensorSpec Find(string name) =>
-            spec.Find(name) ?? throw new SpecException(Diagnostics.MissingTensor, file, source, name, c.Architecture);
-
-        void Shape(TensorSpec t, params long[] expected)
+        var read = new HashSet<string>();
+        bool tied = spec.Find(ModelTensors.Output) is null;
+        foreach (var role in ModelTensors.Roles(spec.Config, tied))
         {
-            if (!t.Shape.AsSpan().SequenceEqual(expected))
+            var t = spec.Find(role.Name);
+            if (ModelTensors.Check(role, t?.Type, t?.Shape, spec.Config.Architecture, WeightFormatTable.IsWeightFormat) is { } problem)
             {
-                throw new SpecException(Diagnostics.InconsistentShape, file, source, t.Name, string.Join(", ", t.Shape), string.Join(", ", expected));
+                var descriptor = problem.Kind switch
+                {
+                    TensorProblemKind.Missing => Diagnostics.MissingTensor,
+                    TensorProblemKind.Shape => Diagnostics.InconsistentShape,
+                    _ => Diagnostics.UnsupportedTensorType,
+                };
+                throw new SpecException(descriptor, file, source, problem.Message);
+            }
+
+            if (t is not null)
+            {
+                read.Add(t.Name);
             }
         }
 
-        void Matrix(string name, int columns, int rows, bool computed = true)
-        {
-            var t = Find(name);
-            Shape(t, columns, rows);
-            if (!WeightFormatTable.IsWeightFormat(t.Type))
-            {
-                throw new SpecException(Diagnostics.UnsupportedTensorType, file, source, name, t.Type.Info().Name,
-                    computed ? "the kernels cannot multiply" : "the kernels cannot dequantize");
-            }
-
-            read.Add(t);
-        }
-
-        void Vector(string name, int length, bool required = true)
-        {
-            var t = spec.Find(name);
-            if (t is null && !required)
-            {
-                return;
-            }
-
-            t ??= Find(name);
-            Shape(t, length);
-            if (t.Type is not (GgmlType.F32 or GgmlType.F16))
-            {
-                throw new SpecException(Diagnostics.UnsupportedTensorType, file, source, name, t.Type.Info().Name, "norms and biases must be f32 or f16");
-            }
-
-            read.Add(t);
-        }
-
-        for (int i = 0; i < c.LayerCount; i++)
-        {
-            var p = $"blk.{i}.";
-            Vector(p + "attn_norm.weight", dim);
-            Matrix(p + "attn_q.weight", dim, q);
-            Matrix(p + "attn_k.weight", dim, kv);
-            Matrix(p + "attn_v.weight", dim, kv);
-            Matrix(p + "attn_output.weight", q, dim);
-            bool biases = c.Architecture == "qwen2";
-            Vector(p + "attn_q.bias", q, biases);
-            Vector(p + "attn_k.bias", kv, biases);
-            Vector(p + "attn_v.bias", kv, biases);
-            if (c.Architecture == "qwen3")
-            {
-                Vector(p + "attn_q_norm.weight", c.HeadDimension);
-                Vector(p + "attn_k_norm.weight", c.HeadDimension);
-            }
-
-            Vector(p + "ffn_norm.weight", dim);
-            Matrix(p + "ffn_gate.weight", dim, ffn);
-            Matrix(p + "ffn_up.weight", dim, ffn);
-            Matrix(p + "ffn_down.weight", ffn, dim);
-        }
-
-        bool tied = spec.Find("output.weight") is null;
-        Matrix("token_embd.weight", dim, c.VocabularySize, computed: tied);
-        Vector("output_norm.weight", dim);
-        if (!tied)
-        {
-            Matrix("output.weight", dim, c.VocabularySize);
-        }
-
-        return spec.Tensors.Where(read.Contains).ToArray();
+        return spec.Tensors.Where(t => read.Contains(t.Name)).ToArray();
     }
 
     /// <summary>SHA-256 of the header (every byte before the tensor data): changes with any metadata or tensor-table change.</summary>

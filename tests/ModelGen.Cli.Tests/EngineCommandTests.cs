@@ -81,7 +81,7 @@ public sealed class EngineCommandTests
     {
         var run = CliRunner.Run("run", Path.Combine(SharedData.Vocab, "ggml-vocab-qwen2.gguf"), "-p", "hi");
         Assert.Equal(1, run.ExitCode);
-        Assert.Equal("modelgen: ggml-vocab-qwen2.gguf: missing tensor 'blk.0.attn_norm.weight' (qwen2 needs it)", run.StdErr.Trim());
+        Assert.Equal("modelgen: ggml-vocab-qwen2.gguf: tensor 'blk.0.attn_norm.weight' is missing (qwen2 needs it)", run.StdErr.Trim());
     }
 
     [Theory]

@@ -1,5 +1,10 @@
+extern alias generator;
+
 using Microsoft.CodeAnalysis;
 using ModelGen.Gguf;
+using ModelGen.Kernels;
+using ModelGen.Runtime.Engine;
+using generator::ModelGen.Generator;
 
 namespace ModelGen.Generator.Tests;
 
@@ -43,7 +48,7 @@ public sealed class DiagnosticTests
 
         var norm = BadFiles.Variant(Model, "q8_0-norm.gguf",
             tensor: t => (t.Name, t.Name == "output_norm.weight" ? GgmlType.Q8_0 : t.Type, t.Shape.ToArray()));
-        Assert.Equal("'q8_0-norm.gguf': tensor 'output_norm.weight' is q8_0, which norms and biases must be f32 or f16", Single(norm, "MG0003").GetMessage());
+        Assert.Equal("'q8_0-norm.gguf': tensor 'output_norm.weight' is q8_0, but norms and biases must be f32 or f16", Single(norm, "MG0003").GetMessage());
     }
 
     [Fact]
@@ -59,6 +64,38 @@ public sealed class DiagnosticTests
         var path = BadFiles.Variant(Model, "wide-ffn.gguf",
             metadata: e => e.Key == "llama.feed_forward_length" ? GgufValue.Of(256u) : e.Value);
         Assert.Equal("'wide-ffn.gguf': tensor 'blk.0.ffn_gate.weight' has shape [64, 192], expected [64, 256]", Single(path, "MG0005").GetMessage());
+    }
+
+    public static TheoryData<string, string, string> TensorProblems => new()
+    {
+        { "MG0003", "q8_1-embedding.gguf", "tensor 'token_embd.weight' is q8_1, which the kernels cannot dequantize" },
+        { "MG0004", "no-down.gguf", "tensor 'blk.0.ffn_down.weight' is missing (llama needs it)" },
+        { "MG0005", "short-norm.gguf", "tensor 'output_norm.weight' has shape [32], expected [64]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TensorProblems))]
+    public void The_generic_engine_refuses_a_tensor_with_the_words_of_the_diagnostic(string id, string name, string problem)
+    {
+        var path = BadFiles.Variant(Model, name, tensor: t => (t.Name, t.Type, t.Shape.ToArray()) switch
+        {
+            ("token_embd.weight", _, var shape) when name == "q8_1-embedding.gguf" => (t.Name, GgmlType.Q8_1, shape),
+            ("blk.0.ffn_down.weight", _, _) when name == "no-down.gguf" => null,
+            ("output_norm.weight", var type, _) when name == "short-norm.gguf" => (t.Name, type, [32]),
+            var same => same,
+        });
+        Assert.Equal($"'{name}': {problem}", Single(path, id).GetMessage());
+        var refused = Assert.Throws<UnsupportedModelException>(() => GenericModel.Load(path));
+        Assert.Equal($"{name}: {problem}", refused.Message);
+    }
+
+    [Fact]
+    public void The_generator_knows_the_formats_the_kernels_compute()
+    {
+        foreach (var type in Enum.GetValues<GgmlType>())
+        {
+            Assert.True(WeightFormats.IsSupported(type) == WeightFormatTable.IsWeightFormat((generator::ModelGen.Gguf.GgmlType)type), type.ToString());
+        }
     }
 
     [Fact]

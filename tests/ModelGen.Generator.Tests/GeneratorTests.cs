@@ -48,6 +48,10 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         Assert.Equal(source, GeneratorHarness.GenerateSource(copy));
     }
 
+    private const string Kernels = "global::ModelGen.Kernels.";
+    private const string Q4_0 = "global::ModelGen.Kernels.Formats.Q4_0";
+    private const string Q8_0 = "global::ModelGen.Kernels.Formats.Q8_0";
+
     [Fact]
     public void Every_call_names_its_tensor_format_pair_and_shape_as_constants_and_fuses_what_reads_one_input()
     {
@@ -61,9 +65,9 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         {
             Assert.Contains($"private void Block{block}(int n, int position)", source);
             Assert.Contains($"// blk.{block}.attn_q.weight: q4_0, {shape.EmbeddingLength} rows of {shape.EmbeddingLength}", source);
-            Assert.Contains($"MatrixKernels.MatMul<Q4_0, Q8_0, Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_attn_q, q, _blk{block}_attn_k, k, _blk{block}_attn_v, v, _scratch, _pool);", source);
-            Assert.Contains($"MatrixKernels.MatMulSwiGlu<Q4_0, Q8_0, Q4_0, Q8_0>(xb, _blk{block}_ffn_gate, _blk{block}_ffn_up, gate, up, _scratch, _pool);", source);
-            Assert.Contains($"Project<Q4_0, Q8_0>(_blk{block}_ffn_down, gate, xb, n);", source);
+            Assert.Contains($"{Kernels}MatrixKernels.MatMul<{Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}>(xb, _blk{block}_attn_q, q, _blk{block}_attn_k, k, _blk{block}_attn_v, v, Scratch, Pool);", source);
+            Assert.Contains($"{Kernels}MatrixKernels.MatMulSwiGlu<{Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}>(xb, _blk{block}_ffn_gate, _blk{block}_ffn_up, gate, up, Scratch, Pool);", source);
+            Assert.Contains($"Project<{Q4_0}, {Q8_0}>(_blk{block}_ffn_down, gate, xb, n);", source);
 
             // Residual adds ride on the norm that follows them: the next block's first, or the output norm.
             Assert.Contains($"AddNormRows(x, xb, xb, _blk{block}_ffn_norm); // blk.{block}.ffn_norm.weight", source);
@@ -72,7 +76,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
                 source);
         }
 
-        Assert.Contains("AddNormRows(last, _xb.AsSpan(first * EmbeddingLength, rows * EmbeddingLength), normed, _output_norm);", source);
+        Assert.Contains("AddNormRows(last, new global::System.Span<float>(Xb, first * EmbeddingLength, rows * EmbeddingLength), normed, _output_norm);", source);
         Assert.DoesNotContain("Activations.Add(", source);
 
         Assert.DoesNotContain($"Block{shape.BlockCount}(", source);
@@ -85,8 +89,8 @@ public sealed class GeneratorTests(ITestOutputHelper output)
     {
         var source = GeneratorHarness.GenerateSource(ModelFiles.Get("llama", GgmlType.BF16, ModelFiles.OddFeedForwardMicro));
         Assert.DoesNotContain("MatMulSwiGlu", source);
-        Assert.Contains("Project<BF16, BF16>(_blk1_ffn_gate, xb, gate, n);", source);
-        Assert.Contains("Activations.SwiGlu(gate, up);", source);
+        Assert.Contains("Project<global::ModelGen.Kernels.Formats.BF16, global::ModelGen.Kernels.Formats.BF16>(_blk1_ffn_gate, xb, gate, n);", source);
+        Assert.Contains("global::ModelGen.Kernels.Ops.Activations.SwiGlu(gate, up);", source);
     }
 
     [Theory]
@@ -103,7 +107,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         var result = GeneratorHarness.Run(path, className: null, ns: null);
         var generated = result.GeneratedSources.Single();
         Assert.Equal("RootNs.LlamaMicroF16.g.cs", generated.HintName);
-        Assert.Contains("public sealed unsafe partial class LlamaMicroF16 : IForwardPass, IDisposable", generated.SourceText.ToString());
+        Assert.Contains("public sealed partial class LlamaMicroF16 : global::ModelGen.Runtime.Compiled.CompiledModel, global::ModelGen.Runtime.Generation.IForwardPass, global::ModelGen.Runtime.Generation.ILanguageModel", generated.SourceText.ToString());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using ModelGen.Gguf;
 using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Tokenization;
 
 namespace ModelGen.Runtime.Compiled;
 
@@ -13,6 +14,35 @@ public sealed record CompiledTensor(string Name, GgmlType Type, long[] Shape, lo
 /// <summary>Checks that a file is one a compiled model class can run: the code generator's counterpart at load time.</summary>
 public static class CompiledModelFile
 {
+    /// <summary>
+    /// Checks <paramref name="file"/> as <see cref="Verify"/> does, and the memory the model's cache and buffers need
+    /// against <paramref name="memoryBudget"/> (0: <see cref="MemoryBudget.Default"/>), builds its tokenizer, and
+    /// hands both to <paramref name="create"/>. The model owns the file from here on; if a check fails, it is disposed.
+    /// </summary>
+    /// <exception cref="UnsupportedModelException">The file is not the compiled model, or the model is over the memory budget.</exception>
+    public static TModel Load<TModel>(GgufFile file, ModelConfig compiled, IReadOnlyList<CompiledTensor> tensors, int cacheLength, int maxBatch,
+        long memoryBudget, string className, Func<Tokenizer, TModel> create)
+    {
+        try
+        {
+            Verify(file, compiled, tensors, className);
+            var source = Path.GetFileName(file.Path);
+            MemoryBudget.Check(compiled, cacheLength, maxBatch, memoryBudget, source);
+            var tokenizer = Tokenizer.FromGguf(file.Metadata);
+            if (tokenizer.VocabularySize != compiled.VocabularySize)
+            {
+                throw new UnsupportedModelException($"{source}: the vocabulary has {tokenizer.VocabularySize} tokens, compiled {compiled.VocabularySize}");
+            }
+
+            return create(tokenizer);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Throws <see cref="UnsupportedModelException"/> naming the first difference between <paramref name="file"/> and
     /// what the class was compiled from: a hyper-parameter, or a tensor's name, type, shape or offset. Metadata that
@@ -52,24 +82,8 @@ public static class CompiledModelFile
 
     private static string? FirstDifference(ModelConfig have, ModelConfig want)
     {
-        (string Name, object Have, object Want)[] fields =
-        [
-            (nameof(ModelConfig.Architecture), have.Architecture, want.Architecture),
-            (nameof(ModelConfig.EmbeddingLength), have.EmbeddingLength, want.EmbeddingLength),
-            (nameof(ModelConfig.LayerCount), have.LayerCount, want.LayerCount),
-            (nameof(ModelConfig.HeadCount), have.HeadCount, want.HeadCount),
-            (nameof(ModelConfig.KvHeadCount), have.KvHeadCount, want.KvHeadCount),
-            (nameof(ModelConfig.HeadDimension), have.HeadDimension, want.HeadDimension),
-            (nameof(ModelConfig.FeedForwardLength), have.FeedForwardLength, want.FeedForwardLength),
-            (nameof(ModelConfig.VocabularySize), have.VocabularySize, want.VocabularySize),
-            (nameof(ModelConfig.ContextLength), have.ContextLength, want.ContextLength),
-            (nameof(ModelConfig.RmsEpsilon), have.RmsEpsilon, want.RmsEpsilon),
-            (nameof(ModelConfig.RopeBase), have.RopeBase, want.RopeBase),
-            (nameof(ModelConfig.RopeFrequencyScale), have.RopeFrequencyScale, want.RopeFrequencyScale),
-            (nameof(ModelConfig.RopeDimensions), have.RopeDimensions, want.RopeDimensions),
-            (nameof(ModelConfig.RopeStyle), have.RopeStyle, want.RopeStyle),
-        ];
-        foreach (var (name, h, w) in fields)
+        var compiled = want.HyperParameters();
+        foreach (var ((name, h), (_, w)) in have.HyperParameters().Zip(compiled))
         {
             if (!h.Equals(w))
             {

@@ -66,6 +66,28 @@ public sealed record ModelConfig
     public int KvLength => KvHeadCount * HeadDimension;
 
     /// <summary>
+    /// The hyper-parameters the forward pass depends on, by property name (all but <see cref="Name"/>): what a compiled
+    /// class fixes as constants, and what a file must match to run on it.
+    /// </summary>
+    public (string Name, object Value)[] HyperParameters() =>
+    [
+        (nameof(Architecture), Architecture),
+        (nameof(EmbeddingLength), EmbeddingLength),
+        (nameof(LayerCount), LayerCount),
+        (nameof(HeadCount), HeadCount),
+        (nameof(KvHeadCount), KvHeadCount),
+        (nameof(HeadDimension), HeadDimension),
+        (nameof(FeedForwardLength), FeedForwardLength),
+        (nameof(VocabularySize), VocabularySize),
+        (nameof(ContextLength), ContextLength),
+        (nameof(RmsEpsilon), RmsEpsilon),
+        (nameof(RopeBase), RopeBase),
+        (nameof(RopeFrequencyScale), RopeFrequencyScale),
+        (nameof(RopeDimensions), RopeDimensions),
+        (nameof(RopeStyle), RopeStyle),
+    ];
+
+    /// <summary>
     /// Reads and checks the hyper-parameters; throws <see cref="UnsupportedModelException"/> naming the key and what
     /// is wrong with it, or <see cref="GgufFormatException"/> for a value of the wrong type.
     /// </summary>

@@ -43,103 +43,83 @@ public sealed class ModelWeights
 
     public bool TiedEmbeddings { get; init; }
 
-    /// <summary>Binds the tensors of <paramref name="file"/> for <paramref name="config"/>.</summary>
+    /// <summary>
+    /// Binds the tensors of <paramref name="file"/> for <paramref name="config"/>, after checking each against its
+    /// role (<see cref="ModelTensors"/>): the first that is missing, mis-shaped or in a format the kernels cannot use
+    /// is named in an <see cref="UnsupportedModelException"/>.
+    /// </summary>
     public static unsafe ModelWeights Bind(GgufFile file, ModelConfig config)
     {
         var source = Path.GetFileName(file.Path);
-        int dim = config.EmbeddingLength, q = config.QueryLength, kv = config.KvLength, ffn = config.FeedForwardLength;
-
-        GgufTensorInfo Find(string name) =>
-            file.FindTensor(name) ?? throw new UnsupportedModelException($"{source}: missing tensor '{name}' ({config.Architecture} needs it)");
-
-        void CheckShape(GgufTensorInfo t, params long[] expected)
+        bool tied = file.FindTensor(ModelTensors.Output) is null;
+        foreach (var role in ModelTensors.Roles(config, tied))
         {
-            if (!t.Shape.SequenceEqual(expected))
+            var t = file.FindTensor(role.Name);
+            if (ModelTensors.Check(role, t?.Type, t?.Shape, config.Architecture, WeightFormats.IsSupported) is { } problem)
             {
-                throw new UnsupportedModelException(
-                    $"{source}: tensor '{t.Name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", expected)}]");
+                throw new UnsupportedModelException(source, problem.Message);
             }
         }
 
-        WeightMatrix Matrix(string name, int columns, int rows, bool computed = true)
+        WeightMatrix Matrix(string name)
         {
-            var t = Find(name);
-            CheckShape(t, columns, rows);
-            if (computed && !WeightFormats.IsSupported(t.Type))
-            {
-                throw new UnsupportedModelException($"{source}: tensor '{name}' has type {t.Type.Info().Name}, which the engine cannot compute");
-            }
-
-            return new WeightMatrix(t.Type, file.GetDataPointer(t), t.ByteLength, rows, columns);
+            var t = file.FindTensor(name)!;
+            return new WeightMatrix(t.Type, file.GetDataPointer(t), t.ByteLength, (int)t.Shape[1], (int)t.Shape[0]);
         }
 
-        float[] Vector(string name, int length)
-        {
-            var t = Find(name);
-            CheckShape(t, length);
-            return ToFloats(t, file.GetData(t), source);
-        }
+        float[]? Optional(string name) => file.FindTensor(name) is { } t ? ToFloats(t, file.GetData(t)) : null;
 
-        float[]? Optional(string name, int length) => file.FindTensor(name) is null ? null : Vector(name, length);
+        float[] Vector(string name) => Optional(name)!;
 
         var layers = new LayerWeights[config.LayerCount];
         for (int i = 0; i < layers.Length; i++)
         {
-            var p = $"blk.{i}.";
+            string Name(string tensor) => ModelTensors.InBlock(i, tensor);
             layers[i] = new LayerWeights
             {
-                AttentionNorm = Vector(p + "attn_norm.weight", dim),
-                Query = Matrix(p + "attn_q.weight", dim, q),
-                Key = Matrix(p + "attn_k.weight", dim, kv),
-                Value = Matrix(p + "attn_v.weight", dim, kv),
-                Output = Matrix(p + "attn_output.weight", q, dim),
-                QueryBias = config.Architecture == "qwen2" ? Vector(p + "attn_q.bias", q) : Optional(p + "attn_q.bias", q),
-                KeyBias = config.Architecture == "qwen2" ? Vector(p + "attn_k.bias", kv) : Optional(p + "attn_k.bias", kv),
-                ValueBias = config.Architecture == "qwen2" ? Vector(p + "attn_v.bias", kv) : Optional(p + "attn_v.bias", kv),
-                QueryNorm = config.Architecture == "qwen3" ? Vector(p + "attn_q_norm.weight", config.HeadDimension) : null,
-                KeyNorm = config.Architecture == "qwen3" ? Vector(p + "attn_k_norm.weight", config.HeadDimension) : null,
-                FeedForwardNorm = Vector(p + "ffn_norm.weight", dim),
-                Gate = Matrix(p + "ffn_gate.weight", dim, ffn),
-                Up = Matrix(p + "ffn_up.weight", dim, ffn),
-                Down = Matrix(p + "ffn_down.weight", ffn, dim),
+                AttentionNorm = Vector(Name("attn_norm.weight")),
+                Query = Matrix(Name("attn_q.weight")),
+                Key = Matrix(Name("attn_k.weight")),
+                Value = Matrix(Name("attn_v.weight")),
+                Output = Matrix(Name("attn_output.weight")),
+                QueryBias = Optional(Name("attn_q.bias")),
+                KeyBias = Optional(Name("attn_k.bias")),
+                ValueBias = Optional(Name("attn_v.bias")),
+                QueryNorm = config.Architecture == "qwen3" ? Vector(Name("attn_q_norm.weight")) : null,
+                KeyNorm = config.Architecture == "qwen3" ? Vector(Name("attn_k_norm.weight")) : null,
+                FeedForwardNorm = Vector(Name("ffn_norm.weight")),
+                Gate = Matrix(Name("ffn_gate.weight")),
+                Up = Matrix(Name("ffn_up.weight")),
+                Down = Matrix(Name("ffn_down.weight")),
             };
         }
 
-        // The embedding is only looked up row by row (dequantized), so any format with a dequantizer works.
-        var embedding = Matrix("token_embd.weight", dim, config.VocabularySize, computed: false);
-        bool tied = file.FindTensor("output.weight") is null;
-        if (tied && !WeightFormats.IsSupported(embedding.Type))
-        {
-            throw new UnsupportedModelException($"{source}: tied output uses token_embd.weight of type {embedding.Type.Info().Name}, which the engine cannot compute");
-        }
-
+        var embedding = Matrix(ModelTensors.TokenEmbedding);
         return new ModelWeights
         {
             TokenEmbedding = embedding,
             Layers = layers,
-            OutputNorm = Vector("output_norm.weight", dim),
-            Output = tied ? embedding : Matrix("output.weight", dim, config.VocabularySize),
+            OutputNorm = Vector(ModelTensors.OutputNorm),
+            Output = tied ? embedding : Matrix(ModelTensors.Output),
             TiedEmbeddings = tied,
         };
     }
 
-    private static float[] ToFloats(GgufTensorInfo t, ReadOnlySpan<byte> data, string source)
+    /// <summary>A norm or bias vector as floats; its role allows only f32 and f16.</summary>
+    private static float[] ToFloats(GgufTensorInfo t, ReadOnlySpan<byte> data)
     {
         var values = new float[t.ElementCount];
-        switch (t.Type)
+        if (t.Type == GgmlType.F32)
         {
-            case GgmlType.F32:
-                MemoryMarshal.Cast<byte, float>(data).CopyTo(values);
-                break;
-            case GgmlType.F16:
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] = (float)MemoryMarshal.Cast<byte, Half>(data)[i];
-                }
-
-                break;
-            default:
-                throw new UnsupportedModelException($"{source}: tensor '{t.Name}' is {t.Type.Info().Name}; norms and biases must be f32 or f16");
+            MemoryMarshal.Cast<byte, float>(data).CopyTo(values);
+        }
+        else
+        {
+            var halves = MemoryMarshal.Cast<byte, Half>(data);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)halves[i];
+            }
         }
 
         return values;

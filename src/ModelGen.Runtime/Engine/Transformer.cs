@@ -1,7 +1,5 @@
-using System.Runtime.InteropServices;
 using ModelGen.Gguf;
 using ModelGen.Kernels;
-using ModelGen.Kernels.Formats;
 using ModelGen.Kernels.Ops;
 using ModelGen.Kernels.Threading;
 
@@ -20,19 +18,14 @@ namespace ModelGen.Runtime.Engine;
 /// </remarks>
 public sealed class Transformer : IDisposable
 {
-    /// <summary>Least attention multiply-adds worth handing to another thread: a few microseconds of work.</summary>
-    private const int AttentionWorkPerRange = 16 * 1024;
-
     private readonly ModelConfig _c;
     private readonly ModelWeights _w;
-    private readonly KvCache _cache;
-    private readonly Rope _rope;
+    private readonly Attention _selfAttention;
     private readonly KernelThreadPool _pool;
     private readonly bool _ownsPool;
 
     // Activations for up to MaxBatch tokens, row-major: [token][feature].
-    private readonly float[] _x, _xb, _q, _k, _v, _attention, _gate, _up, _ropeCache;
-    private readonly Half[] _kvHalf;
+    private readonly float[] _x, _xb, _q, _k, _v, _attention, _gate, _up;
     private readonly byte[] _scratch;
     private readonly float[] _logits;
 
@@ -49,8 +42,7 @@ public sealed class Transformer : IDisposable
         MaxBatch = maxBatch;
         _pool = pool ?? new KernelThreadPool();
         _ownsPool = pool is null;
-        _cache = new KvCache(config.LayerCount, contextLength, config.KvLength);
-        _rope = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
+        _selfAttention = new Attention(config, contextLength, _pool);
 
         int n = maxBatch;
         _x = new float[n * config.EmbeddingLength];
@@ -61,8 +53,6 @@ public sealed class Transformer : IDisposable
         _attention = new float[n * config.QueryLength];
         _gate = new float[n * config.FeedForwardLength];
         _up = new float[n * config.FeedForwardLength];
-        _ropeCache = new float[config.RopeDimensions];
-        _kvHalf = new Half[config.KvLength];
         _logits = new float[n * config.VocabularySize];
 
         int scratch = 0;
@@ -127,18 +117,9 @@ public sealed class Transformer : IDisposable
                 RmsNorm.ApplyRows(k, _c.HeadDimension, kNorm, _c.RmsEpsilon);
             }
 
-            for (int t = 0; t < n; t++)
-            {
-                _rope.Fill(position + t, _ropeCache);
-                _rope.Apply(q.Slice(t * qLen, qLen), _c.HeadDimension, _ropeCache);
-                _rope.Apply(k.Slice(t * kvLen, kvLen), _c.HeadDimension, _ropeCache);
-                F16.Quantize(SimdPaths.Best, k.Slice(t * kvLen, kvLen), MemoryMarshal.AsBytes(_cache.Key(l, position + t)));
-                F16.Quantize(SimdPaths.Best, v.Slice(t * kvLen, kvLen), MemoryMarshal.AsBytes(_kvHalf.AsSpan()));
-                _cache.StoreValue(l, position + t, _kvHalf);
-            }
-
+            _selfAttention.RotateAndCache(l, q, k, v, n, position);
             var attention = _attention.AsSpan(0, n * qLen);
-            Attend(l, q, attention, position, n);
+            _selfAttention.Attend(l, q, attention, n, position);
             var projected = _xb.AsSpan(0, n * dim);
             MatMul(layer.Output, attention, projected, null);
             Activations.Add(x, projected);
@@ -209,17 +190,6 @@ public sealed class Transformer : IDisposable
         }
     }
 
-    private unsafe void Attend(int layer, ReadOnlySpan<float> q, Span<float> output, int position, int n)
-    {
-        fixed (float* qp = q)
-        fixed (float* op = output)
-        {
-            // Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.
-            var body = new AttentionHeads(_c, _cache, layer, qp, op, position);
-            _pool.For(n * _c.HeadCount, Math.Max(1, AttentionWorkPerRange / (2 * (position + n) * _c.HeadDimension)), body);
-        }
-    }
-
     private IEnumerable<WeightMatrix> AllMatrices()
     {
         yield return _w.Output;
@@ -232,63 +202,6 @@ public sealed class Transformer : IDisposable
             yield return l.Gate;
             yield return l.Up;
             yield return l.Down;
-        }
-    }
-
-    /// <summary>Per-thread attention scratch, sized once to the longest context used: decoding allocates nothing.</summary>
-    private static class ScoreScratch
-    {
-        [ThreadStatic]
-        private static float[]? t_buffer;
-
-        public static Span<float> AsSpan(int length) =>
-            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new float[length]).AsSpan(0, length);
-    }
-
-    private static class ProbabilityScratch
-    {
-        [ThreadStatic]
-        private static Half[]? t_buffer;
-
-        public static Span<Half> AsSpan(int length) =>
-            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new Half[length]).AsSpan(0, length);
-    }
-
-    /// <summary>Causal attention of each (token, query head) pair of the batch over the cache.</summary>
-    private readonly unsafe struct AttentionHeads(ModelConfig c, KvCache cache, int layer, float* q, float* output, int position) : IRangeBody
-    {
-        public void Execute(int start, int end)
-        {
-            int hd = c.HeadDimension, group = c.HeadCount / c.KvHeadCount;
-            float scale = 1.0f / MathF.Sqrt(hd);
-            var scores = ScoreScratch.AsSpan(cache.ContextLength);
-            var probabilities = ProbabilityScratch.AsSpan(cache.ContextLength);
-            Span<Half> queryHalves = stackalloc Half[hd];
-            Span<float> query = stackalloc float[hd];
-            for (int item = start; item < end; item++)
-            {
-                int t = item / c.HeadCount, h = item % c.HeadCount, kvHead = h / group;
-                int length = position + t + 1;
-
-                // Scores: the query rounded to F16 (as ggml's mul_mat converts it), widened once, against each cached key.
-                var qHead = new ReadOnlySpan<float>(q + (long)t * c.QueryLength + h * hd, hd);
-                F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
-                F16.WidenActivations(SimdPaths.Best, queryHalves, query);
-                var s = scores[..length];
-                F16.DotRows(SimdPaths.Best, cache.Keys(layer, length)[(kvHead * hd)..], c.KvLength, query, s);
-                for (int j = 0; j < length; j++)
-                {
-                    s[j] *= scale;
-                }
-
-                // Probabilities, rounded to F16 and widened back into the scores, weight the transposed values.
-                Softmax.Apply(s);
-                var p = probabilities[..length];
-                F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
-                F16.WidenActivations(SimdPaths.Best, p, s);
-                var outHead = new Span<float>(output + (long)t * c.QueryLength + h * hd, hd);
-                F16.DotRows(SimdPaths.Best, cache.ValueRows(layer, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
-            }
         }
     }
 }

@@ -1,0 +1,197 @@
+using ModelGen.Gguf;
+using ModelGen.Kernels;
+using ModelGen.Kernels.Ops;
+using ModelGen.Kernels.Threading;
+using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Generation;
+using ModelGen.Runtime.Tokenization;
+
+namespace ModelGen.Runtime.Compiled;
+
+/// <summary>
+/// What every compiled model class has that does not depend on its model: the mapped file, the tokenizer and the
+/// generation loop, activation buffers, the thread pool, attention over the KV cache, and the row operations the
+/// forward pass calls. The generated class derives from it and adds only what its model decides: constants, the
+/// tensor table, one field per weight, and the forward pass unrolled over its blocks.
+/// </summary>
+/// <remarks>
+/// Ordinary code, so a user can step into it from the generated forward pass; every operation is the generic engine's
+/// (<see cref="Transformer"/>) or calls the same kernels in the same order, so logits agree bit for bit.
+/// </remarks>
+public abstract class CompiledModel : IForwardPass, ILanguageModel
+{
+    private readonly GgufFile _file;
+    private readonly ModelConfig _config;
+    private readonly int _cacheLength;
+    private readonly int[] _decodeToken = new int[1];
+
+    /// <summary>Activations of up to <see cref="MaxBatch"/> tokens, [token][feature].</summary>
+    protected readonly float[] X, Xb, Q, K, V, AttentionOutput, Gate, Up, Logits;
+
+    /// <summary>Activations converted for the matrix kernels (a fused product keeps one conversion per activation format).</summary>
+    protected readonly byte[] Scratch;
+
+    protected readonly KernelThreadPool Pool;
+
+    /// <summary>Rotary positions, the F16 KV cache of every block, and attention over it.</summary>
+    protected readonly Attention SelfAttention;
+
+    /// <summary>
+    /// Sets up a model of <paramref name="config"/> over <paramref name="file"/>, which <see cref="CompiledModelFile.Load"/>
+    /// has checked, with a cache of <paramref name="cacheLength"/> positions, batches of up to
+    /// <paramref name="maxBatch"/> tokens and <paramref name="scratchBytes"/> of converted activations.
+    /// </summary>
+    protected CompiledModel(GgufFile file, Tokenizer tokenizer, int threads, ModelConfig config, int cacheLength, int maxBatch, int scratchBytes)
+    {
+        _file = file;
+        _config = config;
+        _cacheLength = cacheLength;
+        MaxBatch = maxBatch;
+        Tokenizer = tokenizer;
+        Pool = new KernelThreadPool(threads);
+        SelfAttention = new Attention(config, cacheLength, Pool);
+        X = new float[maxBatch * config.EmbeddingLength];
+        Xb = new float[maxBatch * config.EmbeddingLength];
+        Q = new float[maxBatch * config.QueryLength];
+        K = new float[maxBatch * config.KvLength];
+        V = new float[maxBatch * config.KvLength];
+        AttentionOutput = new float[maxBatch * config.QueryLength];
+        Gate = new float[maxBatch * config.FeedForwardLength];
+        Up = new float[maxBatch * config.FeedForwardLength];
+        Logits = new float[maxBatch * config.VocabularySize];
+        Scratch = new byte[scratchBytes];
+        Generator = new TextGenerator(this, tokenizer);
+    }
+
+    string ILanguageModel.Name => _config.Name;
+
+    public Tokenizer Tokenizer { get; }
+
+    /// <summary>The generation loop over this model, as <c>GenericModel.Generator</c>.</summary>
+    public TextGenerator Generator { get; }
+
+    /// <summary>The file the model runs from.</summary>
+    public string Path => _file.Path;
+
+    /// <summary>The model's Jinja chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
+    public string? ChatTemplate => _file.Metadata.TryGetString("tokenizer.chat_template");
+
+    /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Positions the KV cache holds.</summary>
+    int IForwardPass.ContextLength => _cacheLength;
+
+    int IForwardPass.VocabularySize => _config.VocabularySize;
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> (1 to <see cref="MaxBatch"/>; more than one is a prefill) at consecutive positions
+    /// from <paramref name="position"/> and returns the logits of the last, or of every token when <paramref name="allLogits"/>.
+    /// </summary>
+    public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false);
+
+    /// <summary>Decodes one token at <paramref name="position"/>: its logits, valid until the next call.</summary>
+    public ReadOnlySpan<float> Decode(int token, int position)
+    {
+        _decodeToken[0] = token;
+        return Forward(_decodeToken, position);
+    }
+
+    /// <summary>Streams the continuation of <paramref name="prompt"/>.</summary>
+    public IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Generator.GenerateAsync(prompt, options, cancellationToken);
+
+    public void Dispose()
+    {
+        Pool.Dispose();
+        _file.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="tokens"/> is a batch <see cref="Forward"/> takes at <paramref name="position"/>,
+    /// and writes their embeddings (rows of <paramref name="embedding"/>, stored as <typeparamref name="TFormat"/>) to <see cref="X"/>.
+    /// </summary>
+    protected void Embed<TFormat>(in WeightMatrix embedding, ReadOnlySpan<int> tokens, int position)
+        where TFormat : IBlockFormat
+    {
+        int n = tokens.Length, width = _config.EmbeddingLength;
+        if (n == 0 || n > MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), n, $"a forward pass takes 1 to {MaxBatch} tokens");
+        }
+
+        if (position < 0 || position + n > _cacheLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(position), $"positions {position}..{position + n - 1} exceed the context of {_cacheLength}");
+        }
+
+        for (int t = 0; t < n; t++)
+        {
+            int token = tokens[t];
+            if ((uint)token >= (uint)_config.VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token id outside the vocabulary of {_config.VocabularySize}");
+            }
+
+            TFormat.Dequantize(embedding.Row(token), X.AsSpan(t * width, width));
+        }
+    }
+
+    /// <summary><c>y = W x</c> for each of <paramref name="n"/> activation rows; one row is a matrix-vector product.</summary>
+    protected void Project<TWeight, TActivation>(in WeightMatrix weights, ReadOnlySpan<float> x, Span<float> y, int n)
+        where TWeight : IWeightFormat<TActivation>
+        where TActivation : IActivationFormat
+    {
+        if (n == 1)
+        {
+            MatrixKernels.MatVec<TWeight, TActivation>(weights, x, y, Scratch, Pool);
+        }
+        else
+        {
+            MatrixKernels.MatMul<TWeight, TActivation>(weights, x, y, Scratch, Pool);
+        }
+    }
+
+    /// <summary><c>y = RmsNorm(x)</c>, row by row.</summary>
+    protected void NormRows(ReadOnlySpan<float> x, Span<float> y, float[] weight)
+    {
+        int width = _config.EmbeddingLength;
+        for (int offset = 0; offset < x.Length; offset += width)
+        {
+            RmsNorm.Apply(x.Slice(offset, width), weight, y.Slice(offset, width), _config.RmsEpsilon);
+        }
+    }
+
+    /// <summary><c>x += residual</c> and <c>y = RmsNorm(x)</c>, row by row in one pass; <paramref name="y"/> may be <paramref name="residual"/>.</summary>
+    protected void AddNormRows(Span<float> x, ReadOnlySpan<float> residual, Span<float> y, float[] weight)
+    {
+        int width = _config.EmbeddingLength;
+        for (int offset = 0; offset < x.Length; offset += width)
+        {
+            RmsNorm.AddApply(x.Slice(offset, width), residual.Slice(offset, width), weight, y.Slice(offset, width), _config.RmsEpsilon);
+        }
+    }
+
+    /// <summary>Adds <paramref name="bias"/> to each row of <paramref name="y"/>.</summary>
+    protected static void AddBias(Span<float> y, float[] bias)
+    {
+        for (int offset = 0; offset < y.Length; offset += bias.Length)
+        {
+            Activations.Add(y.Slice(offset, bias.Length), bias);
+        }
+    }
+
+    /// <summary>A matrix of the mapped file, at <paramref name="offset"/> in its data section.</summary>
+    protected unsafe WeightMatrix Matrix(GgmlType type, long offset, int rows, int columns) =>
+        new(type, _file.BasePointer + _file.Header.DataOffset + offset, type.Info().RowBytes(columns) * rows, rows, columns);
+
+    /// <summary>A norm or bias vector of the mapped file, converted to floats once, at load.</summary>
+    protected unsafe float[] Vector<TFormat>(long offset, int length)
+        where TFormat : IBlockFormat
+    {
+        var values = new float[length];
+        TFormat.Dequantize(new ReadOnlySpan<byte>(_file.BasePointer + _file.Header.DataOffset + offset, length * TFormat.BlockBytes), values);
+        return values;
+    }
+}

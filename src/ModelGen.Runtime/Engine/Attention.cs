@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+using ModelGen.Kernels;
+using ModelGen.Kernels.Formats;
+using ModelGen.Kernels.Ops;
+using ModelGen.Kernels.Threading;
+
+namespace ModelGen.Runtime.Engine;
+
+/// <summary>
+/// Self-attention as llama.cpp's non-flash CPU path computes it: queries and keys rotated by position, keys and values
+/// cached in F16, queries and keys meeting as F16, the softmax in float, and the probabilities rounded to F16 before
+/// they weight the F16 values. One implementation for the generic engine and every compiled class, which is what
+/// keeps their logits bit-identical.
+/// </summary>
+public sealed class Attention
+{
+    /// <summary>Least attention multiply-adds worth handing to another thread: a few microseconds of work.</summary>
+    private const int WorkPerRange = 16 * 1024;
+
+    private readonly KvCache _cache;
+    private readonly Rope _rope;
+    private readonly KernelThreadPool _pool;
+    private readonly int _headCount, _kvHeadCount, _headDimension;
+    private readonly float[] _ropeCache;
+    private readonly Half[] _valueHalves;
+
+    /// <summary>Attention for <paramref name="config"/>'s heads, with a cache of <paramref name="contextLength"/> positions per block.</summary>
+    public Attention(ModelConfig config, int contextLength, KernelThreadPool pool)
+    {
+        _cache = new KvCache(config.LayerCount, contextLength, config.KvLength);
+        _rope = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
+        _pool = pool;
+        (_headCount, _kvHeadCount, _headDimension) = (config.HeadCount, config.KvHeadCount, config.HeadDimension);
+        _ropeCache = new float[config.RopeDimensions];
+        _valueHalves = new Half[config.KvLength];
+    }
+
+    /// <summary>
+    /// Rotates the queries and keys of <paramref name="n"/> tokens at positions from <paramref name="position"/>, and
+    /// stores their keys and values in block <paramref name="block"/>'s cache.
+    /// </summary>
+    public void RotateAndCache(int block, Span<float> q, Span<float> k, ReadOnlySpan<float> v, int n, int position)
+    {
+        int qLength = _headCount * _headDimension, kvLength = _cache.KvLength;
+        for (int t = 0; t < n; t++)
+        {
+            _rope.Fill(position + t, _ropeCache);
+            _rope.Apply(q.Slice(t * qLength, qLength), _headDimension, _ropeCache);
+            _rope.Apply(k.Slice(t * kvLength, kvLength), _headDimension, _ropeCache);
+            F16.Quantize(SimdPaths.Best, k.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_cache.Key(block, position + t)));
+            F16.Quantize(SimdPaths.Best, v.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_valueHalves.AsSpan()));
+            _cache.StoreValue(block, position + t, _valueHalves);
+        }
+    }
+
+    /// <summary>
+    /// Causal attention of <paramref name="n"/> tokens' queries over block <paramref name="block"/>'s cache, which
+    /// already holds them (<see cref="RotateAndCache"/>): each token sees the positions up to its own.
+    /// </summary>
+    public unsafe void Attend(int block, ReadOnlySpan<float> q, Span<float> output, int n, int position)
+    {
+        fixed (float* queries = q)
+        fixed (float* heads = output)
+        {
+            // Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.
+            int grain = Math.Max(1, WorkPerRange / (2 * (position + n) * _headDimension));
+            _pool.For(n * _headCount, grain, new Heads(this, block, queries, heads, position));
+        }
+    }
+
+    /// <summary>Per-thread attention scratch, sized once to the longest context used: decoding allocates nothing.</summary>
+    private static class ScoreScratch
+    {
+        [ThreadStatic]
+        private static float[]? t_buffer;
+
+        public static Span<float> AsSpan(int length) =>
+            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new float[length]).AsSpan(0, length);
+    }
+
+    private static class ProbabilityScratch
+    {
+        [ThreadStatic]
+        private static Half[]? t_buffer;
+
+        public static Span<Half> AsSpan(int length) =>
+            (t_buffer is { } b && b.Length >= length ? b : t_buffer = new Half[length]).AsSpan(0, length);
+    }
+
+    /// <summary>Causal attention of each (token, query head) pair of the batch over the cache.</summary>
+    private readonly unsafe struct Heads(Attention a, int block, float* q, float* output, int position) : IRangeBody
+    {
+        public void Execute(int start, int end)
+        {
+            var cache = a._cache;
+            int hd = a._headDimension, heads = a._headCount, group = heads / a._kvHeadCount, qLength = heads * hd;
+            float scale = 1.0f / MathF.Sqrt(hd);
+            var scores = ScoreScratch.AsSpan(cache.ContextLength);
+            var probabilities = ProbabilityScratch.AsSpan(cache.ContextLength);
+            Span<Half> queryHalves = stackalloc Half[hd];
+            Span<float> query = stackalloc float[hd];
+            for (int item = start; item < end; item++)
+            {
+                int t = item / heads, h = item % heads, kvHead = h / group;
+                int length = position + t + 1;
+
+                // Scores: the query rounded to F16 (as ggml's mul_mat converts it), widened once, against each cached key.
+                var qHead = new ReadOnlySpan<float>(q + (long)t * qLength + h * hd, hd);
+                F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
+                F16.WidenActivations(SimdPaths.Best, queryHalves, query);
+                var s = scores[..length];
+                F16.DotRows(SimdPaths.Best, cache.Keys(block, length)[(kvHead * hd)..], cache.KvLength, query, s);
+                for (int j = 0; j < length; j++)
+                {
+                    s[j] *= scale;
+                }
+
+                // Probabilities, rounded to F16 and widened back into the scores, weight the transposed values.
+                Softmax.Apply(s);
+                var p = probabilities[..length];
+                F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
+                F16.WidenActivations(SimdPaths.Best, p, s);
+                var outHead = new Span<float>(output + (long)t * qLength + h * hd, hd);
+                F16.DotRows(SimdPaths.Best, cache.ValueRows(block, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
+            }
+        }
+    }
+}
