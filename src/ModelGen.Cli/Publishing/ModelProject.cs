@@ -37,7 +37,7 @@ internal sealed class ModelProject
     {
         var properties = $"""
                 <OutputType>Exe</OutputType>
-                <TargetFramework>{BuildSettings.AotTargetFramework}</TargetFramework>
+                <TargetFramework>{BuildSettings.TargetFramework}</TargetFramework>
                 <PublishAot>true</PublishAot>
                 <RuntimeIdentifier>{target.RuntimeIdentifier}</RuntimeIdentifier>
                 <SelfContained>true</SelfContained>
@@ -254,8 +254,6 @@ internal static class BuildSettings
     public static string RepositoryRoot => Metadata("ModelGenRepositoryRoot");
 
     public static string TargetFramework => Metadata("ModelGenTargetFramework");
-
-    public static string AotTargetFramework => Metadata("ModelGenAotTargetFramework");
 
     private static string Metadata(string key) =>
         typeof(BuildSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value

@@ -8,13 +8,13 @@ namespace ModelGen.Cli.Publishing;
 /// <param name="InstructionSet">ILCompiler's <c>IlcInstructionSet</c>; null for the architecture's baseline.</param>
 internal sealed record PublishTarget(string Name, string RuntimeIdentifier, string? InstructionSet)
 {
-    /// <summary>The x86-64 microarchitecture levels; ILCompiler 9 spells them x86-x64-vN.</summary>
+    /// <summary>The CPUs, with ILCompiler's names for their instruction sets (`ilc --help` lists them).</summary>
     public static IReadOnlyList<PublishTarget> All { get; } =
     [
         new("native", HostRuntimeIdentifier, "native"),
-        new("x86-64-v2", "linux-x64", "x86-x64-v2"),
-        new("x86-64-v3", "linux-x64", "x86-x64-v3"),
-        new("x86-64-v4", "linux-x64", "x86-x64-v4"),
+        new("x86-64-v2", "linux-x64", "x86-64-v2"),
+        new("x86-64-v3", "linux-x64", "x86-64-v3"),
+        new("x86-64-v4", "linux-x64", "x86-64-v4"),
         new("linux-arm64", "linux-arm64", null),
     ];
 
