@@ -13,6 +13,7 @@ namespace ModelGen.Publish.Tests;
 /// The linux-arm64 executables, cross-linked on this x64 machine and run under qemu-aarch64 on the sysroot they were
 /// linked against. Each build is published once for the whole class (<see cref="Arm64Builds"/>).
 /// </summary>
+[Collection(NativeAotPublishes.Name)]
 public sealed class Arm64PublishTests(Arm64Builds builds, ITestOutputHelper output) : IClassFixture<Arm64Builds>
 {
     private const string Prompt = "Once upon a time";

@@ -13,6 +13,7 @@ namespace ModelGen.Publish.Tests;
 /// equal the generic engine's on the JIT (which the generator tests prove bit-identical to the compiled class), with
 /// the weights beside the executable or embedded in it. The second publish reuses the first's build.
 /// </summary>
+[Collection(NativeAotPublishes.Name)]
 public sealed class PublishTests : IDisposable
 {
     private const string Prompt = "Once upon a time";
