@@ -18,6 +18,9 @@ internal sealed class ModelGenProcess(string cacheRoot)
 
     public Result Run(string executable, params string[] args) => Run(executable, args, variable: null);
 
+    /// <summary>Runs <paramref name="executable"/> with <paramref name="variable"/> set, such as qemu's QEMU_LD_PREFIX.</summary>
+    public Result Run((string Name, string Value) variable, string executable, params string[] args) => Run(executable, args, variable);
+
     private Result Run(string executable, string[] args, (string Name, string Value)? variable)
     {
         var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };

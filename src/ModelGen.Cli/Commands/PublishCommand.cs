@@ -49,8 +49,9 @@ internal static class PublishCommand
 
             var started = Stopwatch.StartNew();
             var step = Progress.StepsToStderr("publish");
+            var toolchain = target.IsCrossArm64 ? Arm64Toolchain.Ensure(step) : null;
             step("writing the project");
-            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot);
+            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot, toolchain);
             Console.Error.WriteLine($"modelgen: publishing {DisplayText.Escape(Path.GetFileName(path))} NativeAOT for {target.Name} ({DisplayText.Escape(project.Directory)})");
             var built = project.Publish(step);
 

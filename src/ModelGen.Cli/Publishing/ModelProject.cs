@@ -32,18 +32,35 @@ internal sealed class ModelProject
 
     private string ProjectFile => Path.Combine(Directory, AssemblyName + ".csproj");
 
-    /// <summary>Writes an executable project for <paramref name="model"/> that publishes NativeAOT for <paramref name="target"/>.</summary>
-    public static ModelProject ForExecutable(string model, PublishTarget target, string cacheRoot)
+    /// <summary>
+    /// Writes an executable project for <paramref name="model"/> that publishes NativeAOT for <paramref name="target"/>,
+    /// linked with <paramref name="toolchain"/> when the target is linux-arm64 and this machine is not.
+    /// </summary>
+    public static ModelProject ForExecutable(string model, PublishTarget target, string cacheRoot, Arm64Toolchain? toolchain = null)
     {
+        if (target.IsCrossArm64 && toolchain is null)
+        {
+            throw new ArgumentException($"--cpu {target.Name} is cross-linked, and no linux-arm64 toolchain was given", nameof(toolchain));
+        }
+
+        // NativeAOT passes --target and --sysroot to the driver and -fuse-ld=lld; a driver whose name has "clang" in
+        // it makes llvm-objcopy, which knows every architecture, the symbol stripper.
+        var crossLinking = !target.IsCrossArm64 ? "" : $"""
+                <CppCompilerAndLinker>{MsBuildValue(toolchain!.LinkerDriver)}</CppCompilerAndLinker>
+                <SysRoot>{MsBuildValue(toolchain.SysRoot)}</SysRoot>
+                <LinkerFlavor>lld</LinkerFlavor>
+
+            """;
         var properties = $"""
                 <OutputType>Exe</OutputType>
-                <TargetFramework>{BuildSettings.AotTargetFramework}</TargetFramework>
+                <TargetFramework>{BuildSettings.TargetFramework}</TargetFramework>
                 <PublishAot>true</PublishAot>
                 <RuntimeIdentifier>{target.RuntimeIdentifier}</RuntimeIdentifier>
                 <SelfContained>true</SelfContained>
                 <StripSymbols>true</StripSymbols>
                 <OptimizationPreference>Speed</OptimizationPreference>
-            {(target.InstructionSet is null ? "" : $"    <IlcInstructionSet>{target.InstructionSet}</IlcInstructionSet>\n")}
+                <IlcInstructionSet>{target.InstructionSet}</IlcInstructionSet>
+            {crossLinking}
             """;
         var project = Create(model, "aot-" + target.Name, properties, cacheRoot);
         foreach (var source in new[] { "Program.cs", "EmbeddedWeights.cs", "ForwardPassEngine.cs", "Npy.cs" })
@@ -255,7 +272,8 @@ internal static class BuildSettings
 
     public static string TargetFramework => Metadata("ModelGenTargetFramework");
 
-    public static string AotTargetFramework => Metadata("ModelGenAotTargetFramework");
+    /// <summary>Where eng/fetch-arm64-toolchain.sh puts the linux-arm64 linker driver and sysroot.</summary>
+    public static string Arm64ToolchainDirectory => Metadata("ModelGenArm64ToolchainDir");
 
     private static string Metadata(string key) =>
         typeof(BuildSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value

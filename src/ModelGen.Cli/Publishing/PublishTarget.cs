@@ -5,29 +5,37 @@ namespace ModelGen.Cli.Publishing;
 /// <summary>A CPU that <c>modelgen publish</c> compiles for: a runtime identifier and NativeAOT's instruction set.</summary>
 /// <param name="Name">The name on the command line.</param>
 /// <param name="RuntimeIdentifier">The .NET runtime identifier.</param>
-/// <param name="InstructionSet">ILCompiler's <c>IlcInstructionSet</c>; null for the architecture's baseline.</param>
-internal sealed record PublishTarget(string Name, string RuntimeIdentifier, string? InstructionSet)
+/// <param name="InstructionSet">ILCompiler's <c>IlcInstructionSet</c>: a CPU group or instruction sets, as <c>ilc --help</c> lists them.</param>
+internal sealed record PublishTarget(string Name, string RuntimeIdentifier, string InstructionSet)
 {
-    /// <summary>The x86-64 microarchitecture levels; ILCompiler 9 spells them x86-x64-vN.</summary>
+    /// <summary>
+    /// The CPUs. The arm64 baseline is every ARMv8.0-A core (Cortex-A53, Raspberry Pi 3); dot product comes with
+    /// ARMv8.2-A's Cortex-A55/A75/A76, Neoverse N1 (Graviton2) and later, where ILCompiler lists it as its own set.
+    /// </summary>
     public static IReadOnlyList<PublishTarget> All { get; } =
     [
         new("native", HostRuntimeIdentifier, "native"),
-        new("x86-64-v2", "linux-x64", "x86-x64-v2"),
-        new("x86-64-v3", "linux-x64", "x86-x64-v3"),
-        new("x86-64-v4", "linux-x64", "x86-x64-v4"),
-        new("linux-arm64", "linux-arm64", null),
+        new("x86-64-v2", "linux-x64", "x86-64-v2"),
+        new("x86-64-v3", "linux-x64", "x86-64-v3"),
+        new("x86-64-v4", "linux-x64", "x86-64-v4"),
+        new("linux-arm64", "linux-arm64", "armv8-a"),
+        new("linux-arm64-dotprod", "linux-arm64", "armv8.2-a,dotprod"),
     ];
 
     public static string Names => string.Join(", ", All.Select(target => target.Name));
 
     private static string HostRuntimeIdentifier => RuntimeInformation.RuntimeIdentifier;
 
+    /// <summary>Whether this target is linked with the linux-arm64 cross toolchain rather than the machine's own linker.</summary>
+    public bool IsCrossArm64 => RuntimeIdentifier == "linux-arm64" && HostRuntimeIdentifier == "linux-x64";
+
     public static PublishTarget Parse(string name) =>
         All.FirstOrDefault(target => target.Name == name) ?? throw new ArgumentException($"unknown CPU '{name}' ({Names})");
 
     /// <summary>
     /// Refuses a target this machine cannot link. NativeAOT compiles for any architecture, but linking for another one
-    /// needs that architecture's linker and system libraries (a sysroot), which this tool does not set up.
+    /// needs that architecture's linker and system libraries (a sysroot): this tool sets them up for linux-arm64 on
+    /// linux-x64 only (<see cref="Arm64Toolchain"/>).
     /// </summary>
     public void EnsureBuildable()
     {
@@ -36,11 +44,11 @@ internal sealed record PublishTarget(string Name, string RuntimeIdentifier, stri
             throw new NotSupportedException("modelgen publish builds Linux executables on Linux only");
         }
 
-        if (RuntimeIdentifier != HostRuntimeIdentifier)
+        if (RuntimeIdentifier != HostRuntimeIdentifier && !IsCrossArm64)
         {
             throw new NotSupportedException(
-                $"--cpu {Name} targets {RuntimeIdentifier}, and this machine is {HostRuntimeIdentifier}: NativeAOT cannot cross-link " +
-                $"without a {RuntimeIdentifier} linker and sysroot; publish on a {RuntimeIdentifier} machine instead");
+                $"--cpu {Name} targets {RuntimeIdentifier}, and this machine is {HostRuntimeIdentifier}: modelgen cross-links only " +
+                $"linux-arm64 on linux-x64; publish on a {RuntimeIdentifier} machine instead");
         }
     }
 }

@@ -19,7 +19,6 @@ internal static class BitFields
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<byte> Spread512(byte* bytes, int first, int second, int width, int target)
     {
-#if NET10_0_OR_GREATER
         if (Gfni.V512.IsSupported)
         {
             // The 32 bytes in both halves (a broadcast load), then one affine transform over GF(2) per byte, with
@@ -31,7 +30,6 @@ internal static class BitFields
             ulong upper = Matrix(second, width, target);
             return Gfni.V512.GaloisFieldAffineTransform(both, Vector512.Create(lower, lower, lower, lower, upper, upper, upper, upper).AsByte(), 0);
         }
-#endif
 
         var source = Vector256.Load(bytes);
         return Vector512.Create(Field(source, first, width, target), Field(source, second, width, target));
@@ -44,7 +42,6 @@ internal static class BitFields
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<byte> NibblePairs512(byte* bytes)
     {
-#if NET10_0_OR_GREATER
         if (Gfni.V512.IsSupported)
         {
             // Each 16 bytes twice, then low nibbles in the even 128-bit lanes, high nibbles in the odd ones.
@@ -53,7 +50,6 @@ internal static class BitFields
             ulong high = Matrix(4, 4, 0);
             return Gfni.V512.GaloisFieldAffineTransform(doubled.AsByte(), Vector512.Create(low, low, high, high, low, low, high, high).AsByte(), 0);
         }
-#endif
 
         return PackedQuants.NibblePairs(ref *bytes, 16);
     }

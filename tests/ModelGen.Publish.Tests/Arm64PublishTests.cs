@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using ModelGen.Runtime.Engine;
+using ModelGen.Runtime.Sampling;
+using ModelGen.TestSupport;
+using Xunit.Abstractions;
+
+namespace ModelGen.Publish.Tests;
+
+/// <summary>
+/// The linux-arm64 executables, cross-linked on this x64 machine and run under qemu-aarch64 on the sysroot they were
+/// linked against. Each build is published once for the whole class (<see cref="Arm64Builds"/>).
+/// </summary>
+[Collection(NativeAotPublishes.Name)]
+public sealed class Arm64PublishTests(Arm64Builds builds, ITestOutputHelper output) : IClassFixture<Arm64Builds>
+{
+    private const string Prompt = "Once upon a time";
+    private const int Tokens = 16;
+
+    // Cortex-A53 is ARMv8.0-A (NEON, no dot product); qemu's max has every extension qemu knows, dot product among them.
+    [Theory]
+    [InlineData("linux-arm64", "max")]
+    [InlineData("linux-arm64", "cortex-a53")]
+    [InlineData("linux-arm64-dotprod", "max")]
+    public void Default_model_runs_as_the_generic_engine(string cpu, string emulated) =>
+        RunsAsTheGenericEngine(builds.Publish(Arm64Builds.DefaultModel, cpu), Arm64Builds.DefaultModel, emulated);
+
+    [Theory]
+    [InlineData("max")]
+    [InlineData("cortex-a53")]
+    public void K_quant_model_runs_as_the_generic_engine(string emulated) =>
+        RunsAsTheGenericEngine(builds.Publish(Arm64Builds.KQuantModel, "linux-arm64"), Arm64Builds.KQuantModel, emulated);
+
+    [Fact]
+    public void Publish_says_what_it_built_an_arm64_executable_for()
+    {
+        var executable = builds.Publish(Arm64Builds.DefaultModel, "linux-arm64-dotprod");
+        Assert.Contains("linux-arm64-dotprod (linux-arm64), weights beside it in modelgen-tiny.gguf", builds.PublishOutput(executable));
+        var header = File.ReadAllBytes(executable).AsSpan(0, 20);
+        Assert.Equal("\u007fELF", Encoding.ASCII.GetString(header[..4]));
+        Assert.Equal(183, BinaryPrimitives.ReadUInt16LittleEndian(header[18..])); // e_machine EM_AARCH64
+    }
+
+    /// <summary>
+    /// Started on a core without dot product, the dot-product build stops before any code of ours runs, with the
+    /// NativeAOT runtime's message, rather than faulting on the first SDOT.
+    /// </summary>
+    [Fact]
+    public void Dot_product_build_refuses_a_cpu_without_it()
+    {
+        var run = builds.Emulate("cortex-a53", builds.Publish(Arm64Builds.DefaultModel, "linux-arm64-dotprod"), "-p", Prompt, "-n", "4");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal("", run.StdOut);
+        Assert.Contains("The required instruction sets are not supported by the current CPU.", run.StdErr);
+    }
+
+    private void RunsAsTheGenericEngine(string executable, string model, string emulated)
+    {
+        using var generic = GenericModel.Load(model);
+        var expected = string.Concat(generic.Generator.Generate(Prompt, new() { MaxTokens = Tokens, Sampling = SamplingOptions.Greedy }));
+        var run = builds.Emulate(emulated, executable, "-p", Prompt, "-n", Tokens.ToString(), "--temp", "0");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Equal(expected + "\n", run.StdOut);
+        Assert.Contains("first token", run.StdErr);
+
+        var npy = Path.Combine(Path.GetDirectoryName(executable)!, $"logits-{emulated}.npy");
+        run = builds.Emulate(emulated, executable, "--logits", npy, "-p", Prompt);
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var tokens = generic.Generator.TokenizePrompt(Prompt);
+        Assert.Equal(string.Join(' ', tokens) + "\n", run.StdOut);
+
+        // The kernels have no arm64-specific paths: an arm64 core takes the Vector128 ones, which sum in the same
+        // order as x64 without AVX, and each vector operation rounds as IEEE says on both. So the logits are the
+        // x64 JIT's bit for bit; a kernel with AdvSimd-only instructions or another summation order would need a
+        // tolerance here, as the engine tests have against llama.cpp.
+        var logits = ReadFloat32Npy(npy, tokens.Length, generic.VocabularySize);
+        var reference = builds.Vector128Logits(model);
+        int identical = logits.Zip(reference).Count(pair => pair.First == pair.Second);
+        output.WriteLine($"{Path.GetFileName(executable)} on {emulated}: {identical} of {logits.Length} logits identical to x64 Vector128's");
+        Assert.Equal(reference, logits);
+    }
+
+    private static float[] ReadFloat32Npy(string path, int rows, int columns)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        Assert.Contains($"'shape': ({rows}, {columns})", Encoding.ASCII.GetString(bytes, 10, headerLength));
+        return MemoryMarshal.Cast<byte, float>(bytes.AsSpan(10 + headerLength)).ToArray();
+    }
+}
+
+/// <summary>
+/// The arm64 builds the tests share, each published on first use: a NativeAOT publish takes a minute or more, and
+/// the builds of one model share its compiled libraries.
+/// </summary>
+public sealed class Arm64Builds : IDisposable
+{
+    public static readonly string DefaultModel = Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf");
+
+    /// <summary>A llama model in llama-quantize's Q4_K_M mix (Q4_K and Q6_K in 256-element super-blocks).</summary>
+    public static readonly string KQuantModel = Path.Combine(SharedData.Models, "micro-Q4_K_M.gguf");
+
+    private static readonly string Toolchain =
+        typeof(Arm64Builds).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "Arm64ToolchainCacheDir").Value!;
+
+    private readonly string _root = Directory.CreateTempSubdirectory("modelgen-arm64-").FullName;
+    private readonly ModelGenProcess _processes;
+    private readonly Dictionary<string, (string Executable, string Output)> _published = [];
+    private readonly Dictionary<string, float[]> _references = [];
+    private readonly Lock _lock = new();
+
+    public Arm64Builds() => _processes = new ModelGenProcess(Path.Combine(_root, "cache"));
+
+    /// <summary>The executable of <paramref name="model"/> published for <paramref name="cpu"/>, weights beside it.</summary>
+    public string Publish(string model, string cpu)
+    {
+        lock (_lock)
+        {
+            var key = $"{Path.GetFileNameWithoutExtension(model)}-{cpu}";
+            if (!_published.TryGetValue(key, out var build))
+            {
+                var directory = Path.Combine(_root, key);
+                var publish = _processes.Modelgen("publish", model, "--cpu", cpu, "-o", directory);
+                Assert.True(publish.ExitCode == 0, publish.StdErr);
+                build = (Path.Combine(directory, Path.GetFileNameWithoutExtension(model)), publish.StdOut);
+                _published[key] = build;
+            }
+
+            return build.Executable;
+        }
+    }
+
+    /// <summary>What <c>modelgen publish</c> printed for <paramref name="executable"/>.</summary>
+    public string PublishOutput(string executable)
+    {
+        lock (_lock)
+        {
+            return _published.Values.Single(build => build.Executable == executable).Output;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="model"/>'s logits from <c>modelgen logits</c> on this machine's JIT without AVX, so that the
+    /// kernels take the 128-bit paths an arm64 core takes.
+    /// </summary>
+    public float[] Vector128Logits(string model)
+    {
+        lock (_lock)
+        {
+            if (!_references.TryGetValue(model, out var logits))
+            {
+                var npy = Path.Combine(_root, Path.GetFileNameWithoutExtension(model) + "-vector128.npy");
+                var run = _processes.Modelgen(("DOTNET_EnableAVX", "0"), "logits", model, "--prompt", "Once upon a time", "-o", npy);
+                Assert.True(run.ExitCode == 0, run.StdErr);
+                var bytes = File.ReadAllBytes(npy);
+                int headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+                logits = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(10 + headerLength)).ToArray();
+                _references[model] = logits;
+            }
+
+            return logits;
+        }
+    }
+
+    /// <summary>Runs an arm64 executable under qemu-aarch64 emulating <paramref name="cpu"/>, on the toolchain's sysroot.</summary>
+    internal ModelGenProcess.Result Emulate(string cpu, string executable, params string[] args) =>
+        _processes.Run(("QEMU_LD_PREFIX", Path.Combine(Toolchain, "sysroot", "usr", "aarch64-linux-gnu")),
+            Path.Combine(Toolchain, "qemu-aarch64-static"), ["-cpu", cpu, executable, .. args]);
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
