@@ -5,8 +5,8 @@
 #   sysroot/usr/lib/llvm-14  Debian's ld.lld (lld-14): links any architecture, needs only libllvm14, which clang-14 has
 #   aarch64-linux-gnu-clang  the linker driver NativeAOT is given: the machine's clang, told where ld.lld is
 #   qemu-aarch64-static      Debian's user-mode emulator; QEMU_LD_PREFIX=DEST/sysroot/usr/aarch64-linux-gnu runs a build
-# Packages are only downloaded and unpacked. The machine's clang and llvm-objcopy (Debian's clang and llvm, which
-# linux-x64 NativeAOT uses too) are expected to be there.
+# Packages are only downloaded and unpacked. The machine's clang (clang-14, which this kind of machine comes with, or
+# any clang) and llvm-objcopy (Debian's llvm) are expected to be there.
 # Usage: eng/fetch-arm64-toolchain.sh DEST
 set -euo pipefail
 dest=${1:?destination folder}
@@ -18,7 +18,7 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   exit 1
 fi
 command -v apt-get >/dev/null || { echo "fetch-arm64-toolchain: apt-get is needed to fetch Debian's arm64 cross packages" >&2; exit 1; }
-command -v clang >/dev/null || { echo "fetch-arm64-toolchain: clang is needed as the linker driver (Debian package clang)" >&2; exit 1; }
+clang=$(command -v clang || command -v clang-14) || { echo "fetch-arm64-toolchain: clang is needed as the linker driver (Debian package clang-14)" >&2; exit 1; }
 command -v llvm-objcopy >/dev/null || { echo "fetch-arm64-toolchain: llvm-objcopy is needed to strip arm64 symbols (Debian package llvm)" >&2; exit 1; }
 
 packages=(libc6-arm64-cross libc6-dev-arm64-cross linux-libc-dev-arm64-cross libgcc-12-dev-arm64-cross libgcc-s1-arm64-cross
@@ -42,10 +42,10 @@ done
 [ -x "$work/sysroot/usr/lib/llvm-14/bin/ld.lld" ] || { echo "fetch-arm64-toolchain: lld-14 has no usr/lib/llvm-14/bin/ld.lld" >&2; exit 1; }
 
 # NativeAOT passes --target=aarch64-linux-gnu, --sysroot and -fuse-ld=lld itself; -B points clang at this ld.lld.
-cat > "$work/aarch64-linux-gnu-clang" <<'EOF'
+cat > "$work/aarch64-linux-gnu-clang" <<EOF
 #!/bin/sh
-here=$(dirname "$(readlink -f "$0")")
-exec clang -B"$here/sysroot/usr/lib/llvm-14/bin" "$@"
+here=\$(dirname "\$(readlink -f "\$0")")
+exec "$clang" -B"\$here/sysroot/usr/lib/llvm-14/bin" "\$@"
 EOF
 chmod +x "$work/aarch64-linux-gnu-clang"
 
