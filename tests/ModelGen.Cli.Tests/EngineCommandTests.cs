@@ -77,6 +77,41 @@ public sealed class EngineCommandTests
     }
 
     [Fact]
+    public void Bench_writes_json_and_csv_with_the_same_measurements_as_its_table()
+    {
+        var json = CliRunner.Run("bench", Micro, "-p", "8", "-n", "4", "-r", "2", "-t", "1", "--engine", "generic", "-o", "json");
+        Assert.Equal(0, json.ExitCode);
+        using var document = System.Text.Json.JsonDocument.Parse(json.StdOut);
+        var root = document.RootElement;
+        Assert.Equal("micro-Q8_0.gguf", root.GetProperty("model").GetString());
+        Assert.Equal(8, root.GetProperty("n_prompt").GetInt32());
+        Assert.Equal(4, root.GetProperty("n_gen").GetInt32());
+        Assert.Equal(2, root.GetProperty("repetitions").GetInt32());
+        var engine = Assert.Single(root.GetProperty("engines").EnumerateArray());
+        Assert.Equal("generic", engine.GetProperty("engine").GetString());
+        double decode = engine.GetProperty("decode_tokens_per_second").GetDouble();
+        Assert.True(engine.GetProperty("prefill_tokens_per_second").GetDouble() > 0);
+        Assert.True(decode > 0);
+        double roofline = root.GetProperty("bandwidth_bytes_per_second").GetDouble() / root.GetProperty("bytes_per_token").GetInt64();
+        Assert.Equal(roofline, root.GetProperty("roofline_tokens_per_second").GetDouble(), 6);
+        Assert.Equal(decode / roofline, engine.GetProperty("decode_roofline_share").GetDouble(), 6);
+
+        var csv = CliRunner.Run("bench", Micro, "-p", "8", "-n", "0", "-r", "1", "-t", "1", "--engine", "generic", "--output", "csv");
+        Assert.Equal(0, csv.ExitCode);
+        var lines = csv.StdOut.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("model,engine,threads,n_prompt,n_gen,repetitions,prefill_tokens_per_second,prefill_stddev,decode_tokens_per_second,decode_stddev,decode_roofline_share", lines[0]);
+        var cells = lines[1].Split(',');
+        Assert.Equal(["\"micro-Q8_0.gguf\"", "\"generic\"", "1", "8", "0", "1"], cells[..6]);
+        Assert.True(double.Parse(cells[6], CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("0", cells[8]);
+
+        var wrong = CliRunner.Run("bench", Micro, "-o", "xml");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("-o must be md, json or csv", wrong.StdErr);
+    }
+
+    [Fact]
     public void Run_refuses_a_model_it_cannot_run()
     {
         var run = CliRunner.Run("run", Path.Combine(SharedData.Vocab, "ggml-vocab-qwen2.gguf"), "-p", "hi");

@@ -11,9 +11,9 @@ using ModelGen.Runtime.Generation;
 namespace ModelGen.Cli.Commands;
 
 /// <summary>
-/// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generated,generic,llama.cpp]</c>: a
-/// llama-bench-like table of each engine's prefill and decode rates, measured in one process, with the decode roofline of
-/// this machine. <c>generated</c> is the model compiled into its class (built once per model header, then cached).
+/// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generated,generic,llama.cpp] [-o md|json|csv]</c>:
+/// a llama-bench-like table of each engine's prefill and decode rates, measured in one process, with the decode roofline
+/// of this machine. <c>generated</c> is the model compiled into its class (built once per model header, then cached).
 /// </summary>
 internal static class BenchCommand
 {
@@ -29,7 +29,9 @@ internal static class BenchCommand
         var repetitions = new Option<int>("-r", "--repetitions") { Description = "Repetitions of each test, at least 1", DefaultValueFactory = _ => 5 }
             .Allow(r => r >= 1, "at least 1");
         var engines = new Option<string>("--engine") { Description = "Comma-separated engines: generated, generic, llama.cpp", DefaultValueFactory = _ => "generic,llama.cpp" };
-        var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file") { model, prompt, generate, threads, repetitions, engines };
+        var output = new Option<string>("-o", "--output") { Description = "Output format: md (a table), json or csv, as llama-bench's", DefaultValueFactory = _ => "md" }
+            .Allow(o => o is "md" or "json" or "csv", "md, json or csv");
+        var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file") { model, prompt, generate, threads, repetitions, engines, output };
         command.SetAction(result => CommandLine.Run(() =>
         {
             var path = result.GetValue(model) ?? DefaultModel.Path;
@@ -87,20 +89,19 @@ internal static class BenchCommand
                 }
             }
 
-            double roofline = bandwidth / weightBytes;
-            var inv = CultureInfo.InvariantCulture;
-            Console.Out.WriteLine($"{DisplayText.Escape(Path.GetFileName(path))}: {Format.Bytes(header.TensorBytes)}, {Format.Count(header.ParameterCount)} parameters, {t} threads");
-            Console.Out.WriteLine();
-            Console.Out.WriteLine($"| engine    | pp{p} tok/s        | tg{n} tok/s         | tg share of roofline |");
-            Console.Out.WriteLine("| --------- | ----------------: | -----------------: | -------------------: |");
-            foreach (var row in rows)
+            var report = new BenchReport(Path.GetFileName(path), header.TensorBytes, header.ParameterCount, t, p, n, r, bandwidth, weightBytes, rows);
+            switch (result.GetValue(output))
             {
-                Console.Out.WriteLine(string.Create(inv, $"| {row.Engine,-9} | {row.Prefill,17} | {row.Decode,18} | {row.Decode.Mean / roofline,19:P0} |"));
+                case "json":
+                    report.WriteJson(Console.OpenStandardOutput());
+                    break;
+                case "csv":
+                    report.WriteCsv(Console.Out);
+                    break;
+                default:
+                    report.WriteMarkdown(Console.Out);
+                    break;
             }
-
-            Console.Out.WriteLine();
-            Console.Out.WriteLine(string.Create(inv,
-                $"roofline: {bandwidth / 1e9:0.0} GB/s measured read bandwidth / {Format.Bytes(weightBytes)} read per token = {roofline:0.0} tok/s"));
         }));
         return command;
     }
