@@ -204,6 +204,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 
         var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix, CachedTokens = cachedPrefix };
         LastTokens = [];
+        options.Started?.Invoke(stats);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var logits = Prefill(prompt, cachedPrefix, options.PrefillProgress, stats, cancellationToken);
         stats.PrefillTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
