@@ -150,6 +150,25 @@ public sealed class ChatClientTests : IDisposable
         Assert.Equal(Cold(other, 12, SamplingOptions.Greedy).Text, response.Text);
     }
 
+    [Fact]
+    public async Task Concurrent_calls_take_turns_on_the_one_cache_and_each_reports_its_own_usage()
+    {
+        var client = _model.AsChatClient();
+        List<AIChatMessage> other = [new(ChatRole.User, "something else entirely, and at length")];
+        var calls = Enumerable.Range(0, 6).Select(i => Task.Run(() => i % 2 == 0
+            ? client.GetResponseAsync(Conversation, new ChatOptions { Temperature = 0, MaxOutputTokens = 5 })
+            : client.GetResponseAsync(other, new ChatOptions { Temperature = 0, MaxOutputTokens = 9 }))).ToList();
+        var responses = await Task.WhenAll(calls);
+
+        var (conversationReply, _, conversationTokens) = Cold(Conversation, 5, SamplingOptions.Greedy);
+        var (otherReply, _, otherTokens) = Cold(other, 9, SamplingOptions.Greedy);
+        for (int i = 0; i < responses.Length; i++)
+        {
+            var (text, input, output) = i % 2 == 0 ? (conversationReply, conversationTokens, 5) : (otherReply, otherTokens, 9);
+            Assert.Equal((text, (long)input, (long)output), (responses[i].Text, responses[i].Usage!.InputTokenCount!.Value, responses[i].Usage!.OutputTokenCount!.Value));
+        }
+    }
+
     public static TheoryData<ChatOptions, string> OutOfRange => new()
     {
         { new ChatOptions { Temperature = -0.5f }, "Temperature" },
