@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.AI;
+using ModelGen.Extensions.AI;
 using ModelGen.Gguf;
 using ModelGen.Runtime.Engine;
 using ModelGen.Runtime.Generation;
@@ -9,15 +11,16 @@ namespace ModelGen.Generator.Tests;
 
 /// <summary>
 /// The user story: pack ModelGen, reference the package from a fresh console app, add a GGUF as an AdditionalFile,
-/// build and run it, and get the generic engine's greedy output.
+/// build and run it, and get the generic engine's greedy output, from the model and from its chat client.
 /// </summary>
 public sealed class PackageEndToEndTests
 {
     private const string Prompt = "Once upon a time";
     private const int Tokens = 16;
+    private const string Question = "Tell me a story";
 
     [Fact]
-    public void A_fresh_app_referencing_the_package_runs_its_compiled_model_as_the_generic_engine_does()
+    public async Task A_fresh_app_referencing_the_package_runs_its_compiled_model_as_the_generic_engine_does()
     {
         var root = Directory.CreateTempSubdirectory("modelgen-e2e").FullName;
         var feed = Path.Combine(root, "feed");
@@ -52,6 +55,8 @@ public sealed class PackageEndToEndTests
             </Project>
             """);
         File.WriteAllText(Path.Combine(app, "Program.cs"), $$"""
+            using Microsoft.Extensions.AI;
+            using ModelGen.Extensions.AI;
             using ModelGen.Runtime.Generation;
             using ModelGen.Runtime.Sampling;
 
@@ -61,6 +66,10 @@ public sealed class PackageEndToEndTests
             {
                 Console.Write(piece);
             }
+
+            IChatClient client = model.AsChatClient();
+            var reply = await client.GetResponseAsync("{{Question}}", new ChatOptions { Temperature = 0, MaxOutputTokens = {{Tokens}} });
+            Console.Write("\n--- chat ---\n" + reply.Text);
             """);
 
         // Packages restore into the test's own folder: a package cache shared across runs would serve an old ModelGen 0.1.0.
@@ -72,7 +81,8 @@ public sealed class PackageEndToEndTests
         var options = new GenerationOptions { MaxTokens = Tokens, Sampling = SamplingOptions.Greedy };
         var expected = string.Concat(generic.Generator.Generate(Prompt, options));
         Assert.Equal(Tokens, generic.Generator.LastTokens.Length);
-        Assert.Equal(expected, output);
+        var reply = await generic.AsChatClient().GetResponseAsync(Question, new ChatOptions { Temperature = 0, MaxOutputTokens = Tokens });
+        Assert.Equal(expected + "\n--- chat ---\n" + reply.Text, output);
         Directory.Delete(root, recursive: true);
     }
 

@@ -5,7 +5,7 @@ namespace ModelGen.Runtime.Chat;
 
 /// <summary>
 /// A conversation with a model. Each turn formats the whole conversation with the template, but only the tokens
-/// after the longest prefix already in the KV cache are run again.
+/// after the longest prefix already in the KV cache are run again (the generator keeps track of what it holds).
 /// </summary>
 /// <remarks>
 /// When the conversation no longer leaves room in the context for a reply, the oldest turns (a user message and its
@@ -18,9 +18,6 @@ namespace ModelGen.Runtime.Chat;
 public sealed class ChatSession(TextGenerator generator, ChatTemplate template, string? systemPrompt = null)
 {
     private readonly List<ChatMessage> _messages = systemPrompt is null ? [] : [new("system", systemPrompt)];
-
-    /// <summary>The tokens the KV cache holds from position 0, as far as they are known to be valid.</summary>
-    private int[] _cached = [];
 
     public IReadOnlyList<ChatMessage> Messages => _messages;
 
@@ -45,26 +42,14 @@ public sealed class ChatSession(TextGenerator generator, ChatTemplate template, 
         try
         {
             var prompt = FitToContext(options.MaxTokens);
-            int reuse = 0;
-            while (reuse < Math.Min(prompt.Length - 1, _cached.Length) && prompt[reuse] == _cached[reuse])
-            {
-                reuse++;
-            }
-
-            // Positions before `reuse` are not written by this turn whatever becomes of it; the rest is known once it ends.
-            _cached = _cached[..reuse];
             var reply = new StringBuilder();
             var withStops = options with { StopStrings = [.. options.StopStrings, .. template.StopStrings] };
-            foreach (var piece in generator.Generate(prompt, reuse, withStops, cancellationToken))
+            foreach (var piece in generator.Generate(prompt, withStops, cancellationToken))
             {
                 reply.Append(piece);
                 yield return piece;
             }
 
-            // The last sampled token is in the cache only if generation went on past it (not after a stop string or
-            // at a full context); leaving it out costs at most one token run again.
-            var sampled = generator.LastTokens;
-            _cached = [.. prompt, .. sampled.AsSpan(0, Math.Max(0, sampled.Length - 1))];
             _messages.Add(new ChatMessage("assistant", reply.ToString().Trim()));
             answered = true;
         }

@@ -119,6 +119,9 @@ public sealed class GenericModel : IForwardPass, ILanguageModel
             throw new PromptTooLongException(tokens.Length, ContextLength);
         }
 
+        // The positions written below are no longer what the generator left there.
+        Generator.ForgetCache();
+
         var all = new float[(long)tokens.Length * VocabularySize];
         for (int start = 0; start < tokens.Length; start += MaxBatch)
         {

@@ -22,6 +22,13 @@ public sealed record GenerationOptions
     /// </summary>
     public IProgress<(int Done, int Total)>? PrefillProgress { get; init; }
 
+    /// <summary>
+    /// Called with this generation's statistics as it starts, before its prompt runs; they are complete when its
+    /// enumeration ends. For callers whose generations may interleave with others': by the time they read
+    /// <see cref="TextGenerator.Statistics"/>, it may already be the next generation's.
+    /// </summary>
+    public Action<GenerationStatistics>? Started { get; init; }
+
     /// <summary>Whether special-token texts in the prompt (e.g. <c>&lt;|im_start|&gt;</c>) become special tokens.</summary>
     public bool ParseSpecialTokens { get; init; } = true;
 }

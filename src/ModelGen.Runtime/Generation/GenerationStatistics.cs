@@ -5,7 +5,11 @@ namespace ModelGen.Runtime.Generation;
 /// <summary>Token counts and timings of one generation.</summary>
 public sealed class GenerationStatistics
 {
+    /// <summary>Prompt tokens run: those after <see cref="CachedTokens"/>.</summary>
     public int PromptTokens { get; internal set; }
+
+    /// <summary>Prompt tokens found in the KV cache from an earlier generation and not run again.</summary>
+    public int CachedTokens { get; internal set; }
 
     public TimeSpan PrefillTime { get; internal set; }
 

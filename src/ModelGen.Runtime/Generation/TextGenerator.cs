@@ -13,11 +13,23 @@ namespace ModelGen.Runtime.Generation;
 /// requested until the enumeration ends or is disposed. <see cref="GenerateAsync"/> waits its turn; the synchronous
 /// <c>Generate</c> throws <see cref="InvalidOperationException"/> instead of waiting, because the generation it would
 /// wait for may be one its own thread holds and never finishes.
+/// <para>
+/// The generator remembers which tokens the KV cache holds, up to the last one whose forward pass completed, so a
+/// prompt given as tokens runs only what follows the longest prefix it shares with them: a conversation's next turn
+/// runs its new messages, and interleaved conversations simply share a shorter prefix. What it remembers is only
+/// what it ran; forward passes made on the model outside it must be followed by <see cref="ForgetCache"/>.
+/// </para>
 /// </remarks>
 public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 {
     /// <summary>Held by the generation that is running: taken at its first piece, released when it ends or is disposed.</summary>
     private readonly SemaphoreSlim _turn = new(1, 1);
+
+    /// <summary>The tokens of the most recent generation, prompt and sampled, from position 0.</summary>
+    private int[] _cacheTokens = [];
+
+    /// <summary>How many of <see cref="_cacheTokens"/> the KV cache holds: each forward pass that completes extends it.</summary>
+    private int _cacheLength;
 
     /// <summary>Timings of the most recent (or current) generation.</summary>
     public GenerationStatistics Statistics { get; private set; } = new();
@@ -51,7 +63,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         await _turn.WaitAsync(cancellationToken);
         try
         {
-            foreach (var piece in Stream(prompted, 0, options, cancellationToken))
+            foreach (var piece in Stream(prompted, reuseCache: false, options, cancellationToken))
             {
                 yield return piece;
                 await Task.Yield();
@@ -72,28 +84,49 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     public IEnumerable<string> Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new GenerationOptions();
-        return OneAtATime(CheckedPrompt(prompt, options), 0, options, cancellationToken);
+        return OneAtATime(CheckedPrompt(prompt, options), reuseCache: false, options, cancellationToken);
     }
 
     /// <summary>
-    /// Streams the continuation of already tokenized <paramref name="prompt"/>, whose first
-    /// <paramref name="cachedPrefix"/> tokens are in the model's KV cache from an earlier call and are not run again.
+    /// Streams the continuation of already tokenized <paramref name="prompt"/>, running only the tokens after the
+    /// longest prefix it shares with what the KV cache holds (see <see cref="GenerationStatistics.CachedTokens"/>).
     /// </summary>
     /// <remarks>Throws <see cref="InvalidOperationException"/> if another generation is in progress, as the other overload does.</remarks>
-    public IEnumerable<string> Generate(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken = default)
+    public IEnumerable<string> Generate(int[] prompt, GenerationOptions options, CancellationToken cancellationToken = default)
     {
-        if (prompt.Length >= model.ContextLength)
-        {
-            throw new PromptTooLongException(prompt.Length, model.ContextLength);
-        }
-
-        if (cachedPrefix < 0 || cachedPrefix >= prompt.Length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(cachedPrefix), cachedPrefix, "at least the last prompt token must be run");
-        }
-
-        return OneAtATime(prompt, cachedPrefix, options, cancellationToken);
+        CheckTokens(prompt);
+        return OneAtATime(prompt, reuseCache: true, options, cancellationToken);
     }
+
+    /// <summary>
+    /// Streams the continuation of already tokenized <paramref name="prompt"/>, running only the tokens after the
+    /// longest prefix it shares with what the KV cache holds (see <see cref="GenerationStatistics.CachedTokens"/>).
+    /// </summary>
+    /// <remarks>Waits its turn as the other asynchronous overload does.</remarks>
+    public async IAsyncEnumerable<string> GenerateAsync(int[] prompt, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        CheckTokens(prompt);
+        await _turn.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var piece in Stream(prompt, reuseCache: true, options, cancellationToken))
+            {
+                yield return piece;
+                await Task.Yield();
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// Forgets what the KV cache holds, so that the next generation runs its whole prompt: for callers that ran the
+    /// model's forward pass themselves.
+    /// </summary>
+    public void ForgetCache() => _cacheLength = 0;
 
     /// <summary>The tokens sampled by the most recent generation.</summary>
     public int[] LastTokens { get; private set; } = [];
@@ -109,8 +142,21 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         return prompted;
     }
 
+    private void CheckTokens(int[] prompt)
+    {
+        if (prompt.Length == 0)
+        {
+            throw new ArgumentException("the prompt is empty: give some tokens to continue", nameof(prompt));
+        }
+
+        if (prompt.Length >= model.ContextLength)
+        {
+            throw new PromptTooLongException(prompt.Length, model.ContextLength);
+        }
+    }
+
     /// <summary><see cref="Stream"/> holding the model's turn, refused at once if another generation holds it.</summary>
-    private IEnumerable<string> OneAtATime(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
+    private IEnumerable<string> OneAtATime(int[] prompt, bool reuseCache, GenerationOptions options, CancellationToken cancellationToken)
     {
         if (!_turn.Wait(0))
         {
@@ -119,7 +165,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
 
         try
         {
-            foreach (var piece in Stream(prompt, cachedPrefix, options, cancellationToken))
+            foreach (var piece in Stream(prompt, reuseCache, options, cancellationToken))
             {
                 yield return piece;
             }
@@ -130,22 +176,35 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         }
     }
 
-    private IEnumerable<string> Stream(int[] prompt, int cachedPrefix, GenerationOptions options, CancellationToken cancellationToken)
+    /// <param name="reuseCache">
+    /// Whether to skip the prompt's prefix that the KV cache holds; at least its last token always runs, for its logits.
+    /// </param>
+    private IEnumerable<string> Stream(int[] prompt, bool reuseCache, GenerationOptions options, CancellationToken cancellationToken)
     {
         if (options.MaxTokens < -1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "MaxTokens must be -1 (until the context is full) or at least 0");
         }
 
+        int cachedPrefix = 0;
+        while (reuseCache && cachedPrefix < Math.Min(prompt.Length - 1, _cacheLength) && prompt[cachedPrefix] == _cacheTokens[cachedPrefix])
+        {
+            cachedPrefix++;
+        }
+
         var history = new int[model.ContextLength];
         prompt.CopyTo(history, 0);
         int length = prompt.Length;
+        // Positions from cachedPrefix on are rewritten by this generation: only what it completes is known from now on.
+        _cacheTokens = history;
+        _cacheLength = cachedPrefix;
         var sampler = new Sampler(options.Sampling, model.VocabularySize);
         var detokenizer = new StreamingDetokenizer(tokenizer);
         var stops = new StopStringFilter(options.StopStrings);
 
-        var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix };
+        var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix, CachedTokens = cachedPrefix };
         LastTokens = [];
+        options.Started?.Invoke(stats);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var logits = Prefill(prompt, cachedPrefix, options.PrefillProgress, stats, cancellationToken);
         stats.PrefillTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
@@ -177,6 +236,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             }
 
             logits = model.Forward(history.AsSpan(length - 1, 1), length - 1);
+            _cacheLength = length;
             stats.DecodedTokens++;
             stats.DecodeTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
@@ -201,6 +261,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
             ThrowIfCancelled(stats, cancellationToken);
             var batch = prompt.Slice(start, Math.Min(model.MaxBatch, prompt.Length - start));
             logits = model.Forward(batch, start);
+            _cacheLength = start + batch.Length;
             progress?.Report((start + batch.Length - cachedPrefix, prompt.Length - cachedPrefix));
         }
 

@@ -106,6 +106,31 @@ public sealed class ChatSessionTests : IDisposable
     }
 
     [Fact]
+    public void Interleaved_sessions_on_one_model_reuse_only_their_shared_prefix_and_reply_as_from_an_empty_cache()
+    {
+        var first = new ChatSession(_model.Generator, ChatTemplate.Plain, System);
+        var second = new ChatSession(_model.Generator, ChatTemplate.Plain, "Be long.");
+        // Each turn follows the other session's, which is the same text up to the system prompts' second word.
+        var systemLine = _fresh.Generator.TokenizePrompt($"System: {System}\n").Length;
+        var cached = new List<int>();
+        foreach (var message in new[] { "hello there", "and more", "one last thing" })
+        {
+            foreach (var session in new[] { first, second })
+            {
+                var prompt = _fresh.Generator.TokenizePrompt(ChatTemplate.Plain.Format([.. session.Messages, new("user", message)]));
+                var reply = string.Concat(session.Send(message, Greedy));
+                Assert.Equal(ExpectedReply(session), reply);
+                var stats = _model.Generator.Statistics;
+                Assert.Equal(prompt.Length, stats.CachedTokens + stats.PromptTokens);
+                cached.Add(stats.CachedTokens);
+            }
+        }
+
+        Assert.Equal(0, cached[0]);
+        Assert.All(cached.Skip(1), c => Assert.InRange(c, 1, systemLine - 2));
+    }
+
+    [Fact]
     public void Clear_keeps_only_the_system_prompt_and_the_next_reply_is_the_first_reply_again()
     {
         var session = new ChatSession(_model.Generator, ChatTemplate.Plain, System);
@@ -127,6 +152,7 @@ public sealed class ChatSessionTests : IDisposable
         var before = session.Messages.Take(session.Messages.Count - 1).ToList();
         var prompt = _fresh.Generator.TokenizePrompt(ChatTemplate.Plain.Format(before));
         var options = Greedy with { StopStrings = ChatTemplate.Plain.StopStrings };
-        return string.Concat(_fresh.Generator.Generate(prompt, 0, options));
+        _fresh.Generator.ForgetCache();
+        return string.Concat(_fresh.Generator.Generate(prompt, options));
     }
 }

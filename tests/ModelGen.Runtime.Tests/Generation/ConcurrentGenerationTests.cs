@@ -90,7 +90,7 @@ public sealed class ConcurrentGenerationTests
             var error = Assert.Throws<InvalidOperationException>(() => string.Concat(model.Generator.Generate(Prompts[2], Greedy)));
             Assert.Contains("another generation on this model is in progress", error.Message);
             var tokens = model.Generator.TokenizePrompt(Prompts[2]);
-            Assert.Throws<InvalidOperationException>(() => model.Generator.Generate(tokens, 0, Greedy).GetEnumerator().MoveNext());
+            Assert.Throws<InvalidOperationException>(() => model.Generator.Generate(tokens, Greedy).GetEnumerator().MoveNext());
         }
 
         Assert.Equal(expected, string.Concat(model.Generator.Generate(Prompts[2], Greedy)));
