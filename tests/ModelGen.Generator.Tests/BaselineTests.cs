@@ -1,7 +1,7 @@
-using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using ModelGen.Gguf;
 using ModelGen.Runtime.Synthesis;
+using ModelGen.TestSupport;
 
 namespace ModelGen.Generator.Tests;
 
@@ -88,5 +88,9 @@ public sealed class BaselineTests
         return null;
     }
 
-    private static string BaselineFolder([CallerFilePath] string thisFile = "") => Path.Combine(Path.GetDirectoryName(thisFile)!, "Baselines");
+    /// <summary>
+    /// The checkout's Baselines folder, found from the repository root: CI builds map source paths (/_/...), so the
+    /// compiler's idea of this file's path does not lead there.
+    /// </summary>
+    private static string BaselineFolder() => Path.Combine(SharedData.RepositoryRoot, "tests", "ModelGen.Generator.Tests", "Baselines");
 }
