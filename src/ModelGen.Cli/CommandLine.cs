@@ -80,20 +80,20 @@ internal static class CommandLine
 
     /// <summary>
     /// Loads a model to generate with, reporting what was loaded on stderr: the embedded default model runs as the
-    /// class compiled from it (<see cref="ModelgenTiny"/>) unless another context length is asked for; any other
+    /// class compiled from it (<see cref="ModelgenFortunes"/>) unless another context length is asked for; any other
     /// file runs on the generic engine.
     /// </summary>
     public static ILanguageModel LoadForGeneration(string? path, int threads, int context)
     {
-        if (path is not null || (context != 0 && context != ModelgenTiny.CacheLength))
+        if (path is not null || (context != 0 && context != ModelgenFortunes.CacheLength))
         {
             return Load(path, threads, context);
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var compiled = ModelgenTiny.Load(DefaultModel.Path, threads);
-        Console.Error.WriteLine($"modelgen: {DefaultModel.FileName}: {ModelgenTiny.ModelName} ({ModelgenTiny.Architecture}, {ModelgenTiny.LayerCount} layers, " +
-                                $"dim {ModelgenTiny.EmbeddingLength}, vocab {ModelgenTiny.VocabularySize}, context {ModelgenTiny.CacheLength}), " +
+        var compiled = ModelgenFortunes.Load(DefaultModel.Path, threads);
+        Console.Error.WriteLine($"modelgen: {DefaultModel.FileName}: {ModelgenFortunes.ModelName} ({ModelgenFortunes.Architecture}, {ModelgenFortunes.LayerCount} layers, " +
+                                $"dim {ModelgenFortunes.EmbeddingLength}, vocab {ModelgenFortunes.VocabularySize}, context {ModelgenFortunes.CacheLength}), " +
                                 $"compiled into modelgen, loaded in {started.ElapsedMilliseconds} ms");
         return compiled;
     }

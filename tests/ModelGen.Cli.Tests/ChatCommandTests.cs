@@ -12,12 +12,13 @@ namespace ModelGen.Cli.Tests;
 /// </summary>
 public sealed class ChatCommandTests
 {
-    private static readonly string DefaultModel = Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf");
+    /// <summary>The random-weight model: its replies never end early, so every turn fills the context as planned.</summary>
+    private static readonly string Model = SharedData.TinyModel;
 
     [Fact]
     public void Blank_lines_are_ignored_and_clear_and_exit_are_commands_not_messages()
     {
-        var run = CliRunner.RunWithInput("\n   \nHello there\n/clear\n\nHello there\n/help\n/exit\nNever sent\n", "chat", "-n", "8", "--temp", "0", "-c", "128");
+        var run = CliRunner.RunWithInput("\n   \nHello there\n/clear\n\nHello there\n/help\n/exit\nNever sent\n", "chat", Model, "-n", "8", "--temp", "0", "-c", "128");
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("modelgen: conversation cleared", run.StdErr);
@@ -32,7 +33,7 @@ public sealed class ChatCommandTests
     public void Continued_lines_and_fenced_blocks_are_one_message_and_a_double_slash_sends_a_slash()
     {
         const string input = "Tell me \\\nabout \\\ncats\n\"\"\"\nA pasted paragraph\n\n/exit is text here\n  \"\"\"  \n//slash message\n/nonsense\n";
-        var run = CliRunner.RunWithInput(input, "chat", "-n", "8", "--temp", "0", "-c", "256");
+        var run = CliRunner.RunWithInput(input, "chat", Model, "-n", "8", "--temp", "0", "-c", "256");
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("modelgen: unknown command /nonsense; /help lists the commands, and //nonsense sends \"/nonsense\" as a message", run.StdErr);
@@ -43,7 +44,7 @@ public sealed class ChatCommandTests
     public void A_full_context_drops_the_oldest_turns_with_a_notice_and_the_session_goes_on()
     {
         string[] messages = ["Hello there", "Tell me a story", "What happened next", "And then", "How did it end", "Thank you"];
-        var run = CliRunner.RunWithInput(string.Join('\n', messages) + "\n", "chat", "-n", "8", "--temp", "0", "-c", "64", "--system", "Be brief.");
+        var run = CliRunner.RunWithInput(string.Join('\n', messages) + "\n", "chat", Model, "-n", "8", "--temp", "0", "-c", "64", "--system", "Be brief.");
 
         Assert.Equal(0, run.ExitCode);
         var notices = run.StdErr.Split('\n').Where(line => line.StartsWith("modelgen: context full: dropped the oldest ", StringComparison.Ordinal)).ToList();
@@ -60,7 +61,7 @@ public sealed class ChatCommandTests
     public void A_message_too_long_for_the_context_is_refused_in_one_line_and_the_session_goes_on()
     {
         var tooLong = string.Concat(Enumerable.Repeat("many words ", 60));
-        var run = CliRunner.RunWithInput($"{tooLong}\nHello there\n", "chat", "-n", "8", "--temp", "0", "-c", "64");
+        var run = CliRunner.RunWithInput($"{tooLong}\nHello there\n", "chat", Model, "-n", "8", "--temp", "0", "-c", "64");
 
         Assert.Equal(0, run.ExitCode);
         var refusal = Assert.Single(run.StdErr.Split('\n'), line => line.Contains("does not fit", StringComparison.Ordinal));
@@ -74,7 +75,7 @@ public sealed class ChatCommandTests
 
     private static string RepliesWithSystem(int context, int maxTokens, string? system, params string[] messages)
     {
-        using var model = GenericModel.Load(DefaultModel, new ModelOptions { ContextLength = context });
+        using var model = GenericModel.Load(Model, new ModelOptions { ContextLength = context });
         var session = new ChatSession(model.Generator, ChatTemplate.Plain, system);
         var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy };
         return string.Concat(messages.Select(m => string.Concat(session.Send(m, options)) + "\n"));

@@ -54,8 +54,7 @@ public sealed class InspectTests
     {
         var run = CliRunner.Run("inspect");
         Assert.Equal(0, run.ExitCode);
-        Assert.StartsWith("modelgen-tiny.gguf", run.StdOut);
-        Assert.Contains("random weights", run.StdOut.Split('\n')[0]);
+        Assert.Equal("modelgen-fortunes.gguf  —  ModelGen fortunes (llama)", run.StdOut.Split('\n')[0]);
     }
 
     [Fact]

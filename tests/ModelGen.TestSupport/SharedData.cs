@@ -17,6 +17,12 @@ public static class SharedData
     /// <summary><c>shared/vocab</c>.</summary>
     public static string Vocab => Path.Combine(Directory, "vocab");
 
+    /// <summary>The model <c>modelgen</c> runs when given none (trained by eng/train-default-model, compiled into the CLI).</summary>
+    public static string DefaultModel => Path.Combine(RepositoryRoot, "models", "modelgen-fortunes.gguf");
+
+    /// <summary>The project's synthesized random-weight model: small and fast, what tests run when any model will do.</summary>
+    public static string TinyModel => Path.Combine(RepositoryRoot, "models", "modelgen-tiny.gguf");
+
     /// <summary>The repository root (the folder holding ModelGen.sln).</summary>
     public static string RepositoryRoot { get; } = FindUp(AppContext.BaseDirectory, "ModelGen.sln")
         ?? throw new InvalidOperationException("ModelGen.sln not found above " + AppContext.BaseDirectory);
