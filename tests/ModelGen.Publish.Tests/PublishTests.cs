@@ -19,7 +19,8 @@ public sealed class PublishTests : IDisposable
     private const string Prompt = "Once upon a time";
     private const int Tokens = 16;
 
-    private static readonly string DefaultModel = Path.Combine(SharedData.RepositoryRoot, "models", "modelgen-tiny.gguf");
+    /// <summary>The random-weight tiny model: it never ends a continuation early, so every run makes all its tokens.</summary>
+    private static readonly string Model = SharedData.TinyModel;
 
     private readonly string _root = Directory.CreateTempSubdirectory("modelgen-publish-").FullName;
     private readonly ModelGenProcess _processes;
@@ -30,7 +31,7 @@ public sealed class PublishTests : IDisposable
     public void Published_executables_with_weights_beside_or_embedded_run_as_the_generic_engine()
     {
         var beside = Path.Combine(_root, "beside");
-        var publish = _processes.Modelgen("publish", "--cpu", "x86-64-v3", "-o", beside);
+        var publish = _processes.Modelgen("publish", Model, "--cpu", "x86-64-v3", "-o", beside);
         Assert.True(publish.ExitCode == 0, publish.StdErr);
         Assert.Contains("x86-64-v3 (linux-x64), weights beside it in modelgen-tiny.gguf", publish.StdOut);
         Assert.Equal(["modelgen-tiny", "modelgen-tiny.gguf"], Directory.GetFiles(beside).Select(Path.GetFileName).Order());
@@ -38,7 +39,7 @@ public sealed class PublishTests : IDisposable
         RefusesACpuWithoutItsInstructionSets(Path.Combine(beside, "modelgen-tiny"));
 
         var embedded = Path.Combine(_root, "embedded");
-        publish = _processes.Modelgen("publish", "--cpu", "x86-64-v3", "--embed-weights", "-o", embedded);
+        publish = _processes.Modelgen("publish", Model, "--cpu", "x86-64-v3", "--embed-weights", "-o", embedded);
         Assert.True(publish.ExitCode == 0, publish.StdErr);
         Assert.Contains("weights embedded", publish.StdOut);
         Assert.Equal(["modelgen-tiny"], Directory.GetFiles(embedded).Select(Path.GetFileName));
@@ -67,7 +68,7 @@ public sealed class PublishTests : IDisposable
 
     private void RunsAsTheGenericEngine(string executable)
     {
-        using var generic = GenericModel.Load(DefaultModel);
+        using var generic = GenericModel.Load(Model);
         var expected = string.Concat(generic.Generator.Generate(Prompt, new() { MaxTokens = Tokens, Sampling = SamplingOptions.Greedy }));
         var run = _processes.Run(executable, "-p", Prompt, "-n", Tokens.ToString(), "--temp", "0");
         Assert.True(run.ExitCode == 0, run.StdErr);
@@ -77,7 +78,7 @@ public sealed class PublishTests : IDisposable
         // Kernels sum in the order of their vector width, so the logits are bit-identical to the JIT's at the same width:
         // x86-64-v3 has 256-bit vectors, and the JIT leaves 512-bit ones alone when told to.
         var expectedNpy = Path.Combine(_root, "expected.npy");
-        var reference = _processes.Modelgen(("DOTNET_EnableAVX512", "0"), "logits", DefaultModel, "--prompt", Prompt, "-o", expectedNpy);
+        var reference = _processes.Modelgen(("DOTNET_EnableAVX512", "0"), "logits", Model, "--prompt", Prompt, "-o", expectedNpy);
         Assert.True(reference.ExitCode == 0, reference.StdErr);
 
         var npy = Path.Combine(_root, "logits.npy");
@@ -108,7 +109,7 @@ public sealed class PublishTests : IDisposable
     private static void AssertEmbeds(string single)
     {
         var bytes = File.ReadAllBytes(single);
-        var weights = File.ReadAllBytes(DefaultModel);
+        var weights = File.ReadAllBytes(Model);
         long offset = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 24));
         Assert.Equal(weights.Length, BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(bytes.Length - 16)));
         Assert.Equal("MGWEIGHT", Encoding.ASCII.GetString(bytes, bytes.Length - 8, 8));
