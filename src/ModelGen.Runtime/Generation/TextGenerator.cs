@@ -55,24 +55,10 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     /// <paramref name="cancellationToken"/> is cancelled, for the running generation to end or be disposed. An
     /// enumeration left unfinished and undisposed keeps every later one waiting.
     /// </remarks>
-    public async IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new GenerationOptions();
-        var prompted = CheckedPrompt(prompt, options);
-        await _turn.WaitAsync(cancellationToken);
-        try
-        {
-            foreach (var piece in Stream(prompted, reuseCache: false, options, cancellationToken))
-            {
-                yield return piece;
-                await Task.Yield();
-            }
-        }
-        finally
-        {
-            _turn.Release();
-        }
+        return InTurnAsync(CheckedPrompt(prompt, options), reuseCache: false, options, cancellationToken);
     }
 
     /// <summary>Streams the continuation of <paramref name="prompt"/> as text pieces, synchronously.</summary>
@@ -103,23 +89,10 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     /// longest prefix it shares with what the KV cache holds (see <see cref="GenerationStatistics.CachedTokens"/>).
     /// </summary>
     /// <remarks>Waits its turn as the other asynchronous overload does.</remarks>
-    public async IAsyncEnumerable<string> GenerateAsync(int[] prompt, GenerationOptions options,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<string> GenerateAsync(int[] prompt, GenerationOptions options, CancellationToken cancellationToken = default)
     {
         CheckTokens(prompt);
-        await _turn.WaitAsync(cancellationToken);
-        try
-        {
-            foreach (var piece in Stream(prompt, reuseCache: true, options, cancellationToken))
-            {
-                yield return piece;
-                await Task.Yield();
-            }
-        }
-        finally
-        {
-            _turn.Release();
-        }
+        return InTurnAsync(prompt, reuseCache: true, options, cancellationToken);
     }
 
     /// <summary>
@@ -152,6 +125,25 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         if (prompt.Length >= model.ContextLength)
         {
             throw new PromptTooLongException(prompt.Length, model.ContextLength);
+        }
+    }
+
+    /// <summary><see cref="Stream"/> holding the model's turn, waited for asynchronously.</summary>
+    private async IAsyncEnumerable<string> InTurnAsync(int[] prompt, bool reuseCache, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await _turn.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var piece in Stream(prompt, reuseCache: reuseCache, options, cancellationToken))
+            {
+                yield return piece;
+                await Task.Yield();
+            }
+        }
+        finally
+        {
+            _turn.Release();
         }
     }
 
