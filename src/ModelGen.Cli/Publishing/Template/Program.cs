@@ -17,7 +17,8 @@ namespace ModelGen.Published;
 /// </summary>
 internal static class Program
 {
-    private static readonly string Name = Path.GetFileNameWithoutExtension(Environment.ProcessPath) ?? CompiledModel.ModelName;
+    // What reaches the terminal from the model file (its name, messages quoting it, generated text) is escaped.
+    private static readonly string Name = DisplayText.Escape(Path.GetFileNameWithoutExtension(Environment.ProcessPath) ?? CompiledModel.ModelName);
 
     private static string Usage =>
         $"usage: {Name} -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS] [--logits OUT.npy]\n" +
@@ -53,7 +54,7 @@ internal static class Program
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or GgufFormatException
                                       or UnsupportedModelException or PromptTooLongException)
         {
-            Console.Error.WriteLine($"{Name}: {e.Message}");
+            Console.Error.WriteLine($"{Name}: {DisplayText.Escape(e.Message, 1000)}");
             return 1;
         }
     }
@@ -66,7 +67,7 @@ internal static class Program
             ? GgufFile.Open(executable, offset, length)
             : GgufFile.Open(Path.Combine(AppContext.BaseDirectory, CompiledModel.SourceFileName));
         var model = CompiledModel.Load(file, threads);
-        Console.Error.WriteLine($"{Name}: {CompiledModel.ModelName} ({CompiledModel.LayerCount} blocks, dim {CompiledModel.EmbeddingLength}, " +
+        Console.Error.WriteLine($"{Name}: {DisplayText.Escape(CompiledModel.ModelName)} ({CompiledModel.LayerCount} blocks, dim {CompiledModel.EmbeddingLength}, " +
                                 $"vocab {CompiledModel.VocabularySize}) loaded in {started.ElapsedMilliseconds} ms");
         return model;
     }
@@ -78,10 +79,10 @@ internal static class Program
             MaxTokens = arguments.Tokens,
             Sampling = new SamplingOptions { Temperature = arguments.Temperature, Seed = arguments.Seed },
         };
-        bool first = true;
+        bool first = true, terminal = !Console.IsOutputRedirected;
         foreach (var piece in model.Generator.Generate(arguments.Prompt!, options))
         {
-            Console.Out.Write(piece);
+            Console.Out.Write(terminal ? DisplayText.Escape(piece, int.MaxValue, keepLineBreaks: true) : piece);
             Console.Out.Flush();
             if (first)
             {
