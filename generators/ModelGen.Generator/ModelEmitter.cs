@@ -34,6 +34,7 @@ internal sealed class ModelEmitter
     private const string Runtime = "global::ModelGen.Runtime.";
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Batch = "global::ModelGen.Runtime.Engine.SequenceBatch";
 
     /// <summary>
     /// Blocks run once per forward pass, too few calls for tiered compilation to promote them before a short
@@ -97,7 +98,7 @@ internal sealed class ModelEmitter
         var c = Config;
         Line("/// <summary>");
         Line($"/// {Doc(c.Name)}: a {c.Architecture} model of {c.LayerCount} blocks, {c.EmbeddingLength} wide, compiled from");
-        Line($"/// {Doc(s.SourceFileName)}. Every shape, format and tensor offset is fixed here; <see cref=\"Load(string, int, long)\"/> refuses a file that differs.");
+        Line($"/// {Doc(s.SourceFileName)}. Every shape, format and tensor offset is fixed here; <see cref=\"Load(string, int, long, int)\"/> refuses a file that differs.");
         Line("/// </summary>");
         Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen.Generator\", \"{Version}\")]");
         Line($"public sealed partial class {s.ClassName} : {Runtime}Compiled.CompiledModel, {Runtime}Generation.IForwardPass, {Runtime}Generation.ILanguageModel");
@@ -213,19 +214,21 @@ internal sealed class ModelEmitter
         Line("/// <param name=\"path\">The .gguf file.</param>");
         Line("/// <param name=\"threads\">Worker threads; 0 uses every core.</param>");
         Line("/// <param name=\"memoryBudget\">Bytes the KV cache and buffers may take; 0 takes <c>MemoryBudget.Default</c>.</param>");
-        Line($"public static {c} Load(string path, int threads = 0, long memoryBudget = 0) => Load({Gguf}GgufFile.Open(path), threads, memoryBudget);");
+        Line("/// <param name=\"sequences\">Sequences the KV cache holds, each of <see cref=\"CacheLength\"/> positions, for batched serving.</param>");
+        Line($"public static {c} Load(string path, int threads = 0, long memoryBudget = 0, int sequences = 1) =>");
+        Line($"    Load({Gguf}GgufFile.Open(path), threads, memoryBudget, sequences);");
         Line();
         Line("/// <summary>");
-        Line("/// As <see cref=\"Load(string, int, long)\"/> for a file already open, such as weights stored inside an executable");
+        Line("/// As <see cref=\"Load(string, int, long, int)\"/> for a file already open, such as weights stored inside an executable");
         Line("/// (<c>GgufFile.Open(path, offset, length)</c>). The model owns <paramref name=\"file\"/> from here on, and disposes it");
         Line("/// if the check fails.");
         Line("/// </summary>");
-        Line($"public static {c} Load({Gguf}GgufFile file, int threads = 0, long memoryBudget = 0) =>");
-        Line($"    {Runtime}Compiled.CompiledModelFile.Load(file, CompiledConfig, Tensors, CacheLength, MaxBatchSize, memoryBudget, nameof({c}),");
-        Line($"        tokenizer => new {c}(file, tokenizer, threads));");
+        Line($"public static {c} Load({Gguf}GgufFile file, int threads = 0, long memoryBudget = 0, int sequences = 1) =>");
+        Line($"    {Runtime}Compiled.CompiledModelFile.Load(file, CompiledConfig, Tensors, CacheLength, MaxBatchSize, memoryBudget, sequences, nameof({c}),");
+        Line($"        tokenizer => new {c}(file, tokenizer, threads, sequences));");
         Line();
-        Line($"private {c}({Gguf}GgufFile file, {Runtime}Tokenization.Tokenizer tokenizer, int threads)");
-        Line("    : base(file, tokenizer, threads, CompiledConfig, CacheLength, MaxBatchSize, ScratchBytes)");
+        Line($"private {c}({Gguf}GgufFile file, {Runtime}Tokenization.Tokenizer tokenizer, int threads, int sequences)");
+        Line("    : base(file, tokenizer, threads, CompiledConfig, CacheLength, MaxBatchSize, ScratchBytes, sequences)");
         using (_w.Block())
         {
             foreach (var t in Matrices)
@@ -247,17 +250,16 @@ internal sealed class ModelEmitter
         var embedding = _spec.Find(ModelTensors.TokenEmbedding)!;
         Line("/// <inheritdoc/>");
         Line(OptimizeNow);
-        using (_w.Block($"public override {ReadOnlySpan} Forward(global::System.ReadOnlySpan<int> tokens, int position, bool allLogits = false)"))
+        using (_w.Block($"protected override {ReadOnlySpan} Forward(global::System.ReadOnlySpan<int> tokens, {Batch} batch)"))
         {
             Line($"// {embedding.Name}: {Describe(embedding)}, one row dequantized per token.");
-            Line($"Embed<{Format(embedding.Type)}>({Field(embedding.Name)}, tokens, position);");
-            Line("int n = tokens.Length;");
+            Line($"Embed<{Format(embedding.Type)}>({Field(embedding.Name)}, tokens);");
             for (int i = 0; i < Config.LayerCount; i++)
             {
-                Line($"Block{i}(n, position);");
+                Line($"Block{i}(batch);");
             }
 
-            Line("return Output(n, allLogits);");
+            Line("return Output(batch);");
         }
 
         Line();
@@ -271,8 +273,9 @@ internal sealed class ModelEmitter
         Line("/// norm that follows it (the feed-forward's in the next block's first norm, or the output norm).");
         Line("/// </summary>");
         Line(OptimizeNow);
-        using (_w.Block($"private void Block{i}(int n, int position)"))
+        using (_w.Block($"private void Block{i}({Batch} batch)"))
         {
+            Line("int n = batch.Count;");
             Line($"var x = new {Span}(X, 0, n * EmbeddingLength);");
             Line($"var xb = new {Span}(Xb, 0, n * EmbeddingLength);");
             Line($"var q = new {Span}(Q, 0, n * QueryLength);");
@@ -304,8 +307,8 @@ internal sealed class ModelEmitter
                 Line($"{Kernels}Ops.RmsNorm.ApplyRows(k, HeadDimension, {Field(Name("attn_k_norm.weight"))}, RmsEpsilon); // {Name("attn_k_norm.weight")}, per head");
             }
 
-            Line($"SelfAttention.RotateAndCache({i}, q, k, v, n, position);");
-            Line($"SelfAttention.Attend({i}, q, attention, n, position);");
+            Line($"SelfAttention.RotateAndCache({i}, q, k, v, batch);");
+            Line($"SelfAttention.Attend({i}, q, attention, batch);");
             Project(Name("attn_output.weight"), "attention", "xb");
             Line();
             bool fuseSwiGlu = Config.FeedForwardLength % SwiGluChunk == 0;
@@ -333,17 +336,23 @@ internal sealed class ModelEmitter
 
     private void EmitOutput()
     {
-        Line("/// <summary>The final norm and the projection to the vocabulary, for the last token or all of them.</summary>");
-        using (_w.Block($"private {ReadOnlySpan} Output(int n, bool allLogits)"))
+        Line("/// <summary>The final norm and the projection to the vocabulary, for the rows the batch wants logits of.</summary>");
+        using (_w.Block($"private {ReadOnlySpan} Output({Batch} batch)"))
         {
-            Line("int first = allLogits ? 0 : n - 1, rows = n - first;");
-            Line($"var last = new {Span}(X, first * EmbeddingLength, rows * EmbeddingLength);");
-            Line($"var normed = new {Span}(Xb, 0, rows * EmbeddingLength);");
-            Line($"var logits = new {Span}(Logits, 0, rows * VocabularySize);");
             Line("// The last block's feed-forward output joins the residual stream here, in the final norm's pass; only the rows");
-            Line("// asked for, as the others are not read again.");
-            AddNorm(ModelTensors.OutputNorm, "last", $"new {Span}(Xb, first * EmbeddingLength, rows * EmbeddingLength)", "normed");
-            Project(Tied ? ModelTensors.TokenEmbedding : ModelTensors.Output, "normed", "logits", "rows",
+            Line("// asked for, gathered to the front, as the others are not read again.");
+            Line("int rows = GatherOutputs(batch);");
+            using (_w.Block("if (rows == 0)"))
+            {
+                Line("return default;");
+            }
+
+            Line();
+            Line($"var x = new {Span}(X, 0, rows * EmbeddingLength);");
+            Line($"var xb = new {Span}(Xb, 0, rows * EmbeddingLength);");
+            Line($"var logits = new {Span}(Logits, 0, rows * VocabularySize);");
+            AddNorm(ModelTensors.OutputNorm, "x", "xb", "xb");
+            Project(Tied ? ModelTensors.TokenEmbedding : ModelTensors.Output, "xb", "logits", "rows",
                 Tied ? " (tied: the output projection is the token embedding)" : "");
             Line("return logits;");
         }

@@ -15,19 +15,19 @@ internal sealed class CompiledModel : IDisposable
     public CompiledModel(string source, string path, int threads, string typeName = "Compiled.TestModel")
     {
         (_context, var assembly) = GeneratorHarness.CompileAndLoad(source);
-        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(int), typeof(long)])!;
+        _load = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Load", [typeof(string), typeof(int), typeof(long), typeof(int)])!;
         _threads = threads;
         Model = Load(path);
     }
 
     public IForwardPass Model { get; }
 
-    /// <summary>Calls the class's static <c>Load</c>, unwrapping what it throws.</summary>
-    public IForwardPass Load(string path)
+    /// <summary>Calls the class's static <c>Load</c>, unwrapping what it throws; the caller disposes the model.</summary>
+    public IForwardPass Load(string path, int sequences = 1)
     {
         try
         {
-            return (IForwardPass)_load.Invoke(null, [path, _threads, 0L])!;
+            return (IForwardPass)_load.Invoke(null, [path, _threads, 0L, sequences])!;
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

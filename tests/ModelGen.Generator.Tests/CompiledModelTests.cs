@@ -100,6 +100,37 @@ public sealed class CompiledModelTests
         Assert.Equal(string.Concat(generic.Generator.Generate("Hello", options)), string.Concat(pieces));
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    public void A_batch_of_several_sequences_matches_the_generic_engine(GgmlType type)
+    {
+        var path = type == GgmlType.Q4_K ? ModelFiles.Get("qwen3", type, ModelFiles.KQuantMicro) : ModelFiles.Get("llama", type);
+        using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(path), path, Threads);
+        var batched = compiled.Load(path, sequences: 3);
+        using var owner = (IDisposable)batched;
+        using var generic = GenericModel.Load(path, new ModelOptions { Threads = Threads, Sequences = 3 });
+        Assert.Equal(3, batched.SequenceCount);
+
+        // Three prompts of 6, 4 and 9 tokens interleaved in one prefill, the shorter ones' logits not asked for.
+        int[] lengths = [6, 4, 9];
+        var rows = lengths.SelectMany((length, s) => Enumerable.Range(0, length).Select(i => (Token: (i * 31 + s * 7 + 3) % generic.VocabularySize, Position: i, Sequence: s)))
+            .OrderBy(r => r.Position).ThenBy(r => r.Sequence).ToArray();
+        int[] tokens = rows.Select(r => r.Token).ToArray(), positions = rows.Select(r => r.Position).ToArray(), sequences = rows.Select(r => r.Sequence).ToArray();
+        var outputs = rows.Select(r => r.Sequence == 2).ToArray();
+        AssertBitwiseEqual(generic.Forward(tokens, positions, sequences, outputs).ToArray(),
+            batched.Forward(tokens, positions, sequences, outputs).ToArray(), "mixed prefill");
+
+        // Then every sequence decodes one token per step, in one batch.
+        for (int step = 0; step < 4; step++)
+        {
+            int[] next = [5 + step, 9 + step, 13 + step];
+            var at = lengths.Select(length => length + step).ToArray();
+            AssertBitwiseEqual(generic.Forward(next, at, [0, 1, 2], [true, true, true]).ToArray(),
+                batched.Forward(next, at, [0, 1, 2], [true, true, true]).ToArray(), $"decode step {step}");
+        }
+    }
+
     [Fact]
     public void Decoding_with_sampling_allocates_nothing()
     {

@@ -63,7 +63,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         Assert.Contains("public const float RmsEpsilon = 1E-05f;", source);
         for (int block = 0; block < shape.BlockCount; block++)
         {
-            Assert.Contains($"private void Block{block}(int n, int position)", source);
+            Assert.Contains($"private void Block{block}(global::ModelGen.Runtime.Engine.SequenceBatch batch)", source);
             Assert.Contains($"// blk.{block}.attn_q.weight: q4_0, {shape.EmbeddingLength} rows of {shape.EmbeddingLength}", source);
             Assert.Contains($"{Kernels}MatrixKernels.MatMul<{Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}>(xb, _blk{block}_attn_q, q, _blk{block}_attn_k, k, _blk{block}_attn_v, v, Scratch, Pool);", source);
             Assert.Contains($"{Kernels}MatrixKernels.MatMulSwiGlu<{Q4_0}, {Q8_0}, {Q4_0}, {Q8_0}>(xb, _blk{block}_ffn_gate, _blk{block}_ffn_up, gate, up, Scratch, Pool);", source);
@@ -76,7 +76,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
                 source);
         }
 
-        Assert.Contains("AddNormRows(last, new global::System.Span<float>(Xb, first * EmbeddingLength, rows * EmbeddingLength), normed, _output_norm);", source);
+        Assert.Contains("AddNormRows(x, xb, xb, _output_norm);", source);
         Assert.DoesNotContain("Activations.Add(", source);
 
         Assert.DoesNotContain($"Block{shape.BlockCount}(", source);
@@ -122,7 +122,7 @@ public sealed class GeneratorTests(ITestOutputHelper output)
         var timer = Stopwatch.StartNew();
         var source = GeneratorHarness.GenerateSource(path);
         timer.Stop();
-        Assert.Contains("private void Block21(int n, int position)", source);
+        Assert.Contains("private void Block21(global::ModelGen.Runtime.Engine.SequenceBatch batch)", source);
         Assert.True(timer.ElapsedMilliseconds < 200, $"{timer.ElapsedMilliseconds} ms");
         output.WriteLine($"1.1B header: generated {source.Length:N0} characters in {timer.Elapsed.TotalMilliseconds:F1} ms");
     }

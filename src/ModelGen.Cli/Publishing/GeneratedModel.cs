@@ -9,7 +9,7 @@ namespace ModelGen.Cli.Publishing;
 internal static class GeneratedModel
 {
     /// <summary>
-    /// Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget)</c>; the result is also
+    /// Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget, sequences)</c>; the result is also
     /// <see cref="IDisposable"/>. <paramref name="step"/> is told the build's steps.
     /// </summary>
     public static IForwardPass Load(string model, int threads, string cacheRoot, Action<string>? step = null)
@@ -19,11 +19,11 @@ internal static class GeneratedModel
         // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on.
         var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(built);
         var type = assembly.GetType($"{ModelProject.ModelNamespace}.{ModelProject.ModelClass}", throwOnError: true)!;
-        var load = type.GetMethod("Load", [typeof(string), typeof(int), typeof(long)])
-                   ?? throw new InvalidOperationException($"{type} has no Load(string, int, long)");
+        var load = type.GetMethod("Load", [typeof(string), typeof(int), typeof(long), typeof(int)])
+                   ?? throw new InvalidOperationException($"{type} has no Load(string, int, long, int)");
         try
         {
-            return (IForwardPass)load.Invoke(null, [model, threads, 0L])!;
+            return (IForwardPass)load.Invoke(null, [model, threads, 0L, 1])!;
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

@@ -36,12 +36,15 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     /// <summary>Rotary positions, the F16 KV cache of every block, and attention over it.</summary>
     protected readonly Attention SelfAttention;
 
+    private readonly SequenceBatch _batch;
+
     /// <summary>
     /// Sets up a model of <paramref name="config"/> over <paramref name="file"/>, which <see cref="CompiledModelFile.Load"/>
-    /// has checked, with a cache of <paramref name="cacheLength"/> positions, batches of up to
-    /// <paramref name="maxBatch"/> tokens and <paramref name="scratchBytes"/> of converted activations.
+    /// has checked, with a cache of <paramref name="cacheLength"/> positions for each of <paramref name="sequenceCount"/>
+    /// sequences, batches of up to <paramref name="maxBatch"/> tokens and <paramref name="scratchBytes"/> of converted activations.
     /// </summary>
-    protected CompiledModel(GgufFile file, Tokenizer tokenizer, int threads, ModelConfig config, int cacheLength, int maxBatch, int scratchBytes)
+    protected CompiledModel(GgufFile file, Tokenizer tokenizer, int threads, ModelConfig config, int cacheLength, int maxBatch, int scratchBytes,
+        int sequenceCount = 1)
     {
         _file = file;
         _config = config;
@@ -49,7 +52,9 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
         MaxBatch = maxBatch;
         Tokenizer = tokenizer;
         Pool = new KernelThreadPool(threads);
-        SelfAttention = new Attention(config, cacheLength, Pool);
+        SelfAttention = new Attention(config, cacheLength, Pool, sequenceCount);
+        _batch = new SequenceBatch(maxBatch, cacheLength, sequenceCount);
+        SequenceCount = sequenceCount;
         X = new float[maxBatch * config.EmbeddingLength];
         Xb = new float[maxBatch * config.EmbeddingLength];
         Q = new float[maxBatch * config.QueryLength];
@@ -79,16 +84,41 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
     public int MaxBatch { get; }
 
-    /// <summary>Positions the KV cache holds.</summary>
+    /// <summary>Positions the KV cache holds, per sequence.</summary>
     int IForwardPass.ContextLength => _cacheLength;
+
+    /// <summary>Sequences (KV-cache slots) the cache holds.</summary>
+    public int SequenceCount { get; }
 
     int IForwardPass.VocabularySize => _config.VocabularySize;
 
     /// <summary>
     /// Runs <paramref name="tokens"/> (1 to <see cref="MaxBatch"/>; more than one is a prefill) at consecutive positions
-    /// from <paramref name="position"/> and returns the logits of the last, or of every token when <paramref name="allLogits"/>.
+    /// of sequence 0 from <paramref name="position"/> and returns the logits of the last, or of every token when <paramref name="allLogits"/>.
     /// </summary>
-    public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false);
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)
+    {
+        _batch.SetConsecutive(tokens.Length, position, allLogits);
+        return Forward(tokens, _batch);
+    }
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
+    {
+        if (tokens.Length != positions.Length)
+        {
+            throw new ArgumentException($"{tokens.Length} tokens need as many positions, not {positions.Length}", nameof(positions));
+        }
+
+        _batch.Set(positions, sequences, outputs);
+        return Forward(tokens, _batch);
+    }
+
+    /// <summary>
+    /// The forward pass of the model's blocks over <paramref name="tokens"/>, placed by <paramref name="batch"/> (which
+    /// has checked them against the batch size, context and sequences): the logits of the rows it asks for.
+    /// </summary>
+    protected abstract ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, SequenceBatch batch);
 
     /// <summary>Decodes one token at <paramref name="position"/>: its logits, valid until the next call.</summary>
     public ReadOnlySpan<float> Decode(int token, int position)
@@ -109,23 +139,13 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     }
 
     /// <summary>
-    /// Checks that <paramref name="tokens"/> is a batch <see cref="Forward"/> takes at <paramref name="position"/>,
-    /// and writes their embeddings (rows of <paramref name="embedding"/>, stored as <typeparamref name="TFormat"/>) to <see cref="X"/>.
+    /// Writes the embeddings of <paramref name="tokens"/> (rows of <paramref name="embedding"/>, stored as
+    /// <typeparamref name="TFormat"/>) to <see cref="X"/>.
     /// </summary>
-    protected void Embed<TFormat>(in WeightMatrix embedding, ReadOnlySpan<int> tokens, int position)
+    protected void Embed<TFormat>(in WeightMatrix embedding, ReadOnlySpan<int> tokens)
         where TFormat : IBlockFormat
     {
         int n = tokens.Length, width = _config.EmbeddingLength;
-        if (n == 0 || n > MaxBatch)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), n, $"a forward pass takes 1 to {MaxBatch} tokens");
-        }
-
-        if (position < 0 || position + n > _cacheLength)
-        {
-            throw new ArgumentOutOfRangeException(nameof(position), $"positions {position}..{position + n - 1} exceed the context of {_cacheLength}");
-        }
-
         for (int t = 0; t < n; t++)
         {
             int token = tokens[t];
@@ -161,6 +181,16 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
         {
             RmsNorm.Apply(x.Slice(offset, width), weight, y.Slice(offset, width), _config.RmsEpsilon);
         }
+    }
+
+    /// <summary>
+    /// Moves the rows of <see cref="X"/> and <see cref="Xb"/> whose logits <paramref name="batch"/> wants to their
+    /// fronts, in order, and returns how many there are: the output norm and projection then run on those alone.
+    /// </summary>
+    protected int GatherOutputs(SequenceBatch batch)
+    {
+        batch.GatherOutputs(Xb, _config.EmbeddingLength);
+        return batch.GatherOutputs(X, _config.EmbeddingLength);
     }
 
     /// <summary><c>x += residual</c> and <c>y = RmsNorm(x)</c>, row by row in one pass; <paramref name="y"/> may be <paramref name="residual"/>.</summary>

@@ -16,18 +16,25 @@ public static class CompiledModelFile
 {
     /// <summary>
     /// Checks <paramref name="file"/> as <see cref="Verify"/> does, and the memory the model's cache and buffers need
-    /// against <paramref name="memoryBudget"/> (0: <see cref="MemoryBudget.Default"/>), builds its tokenizer, and
-    /// hands both to <paramref name="create"/>. The model owns the file from here on; if a check fails, it is disposed.
+    /// against <paramref name="memoryBudget"/> (0: <see cref="MemoryBudget.Default"/>) for <paramref name="sequences"/>
+    /// sequences, builds its tokenizer, and hands both to <paramref name="create"/>. The model owns the file from here
+    /// on; if a check fails, it is disposed.
     /// </summary>
     /// <exception cref="UnsupportedModelException">The file is not the compiled model, or the model is over the memory budget.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Threads or sequences are out of range.</exception>
     public static TModel Load<TModel>(GgufFile file, ModelConfig compiled, IReadOnlyList<CompiledTensor> tensors, int cacheLength, int maxBatch,
-        long memoryBudget, string className, Func<Tokenizer, TModel> create)
+        long memoryBudget, int sequences, string className, Func<Tokenizer, TModel> create)
     {
         try
         {
+            if (sequences < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sequences), sequences, "a model holds at least one sequence");
+            }
+
             Verify(file, compiled, tensors, className);
             var source = Path.GetFileName(file.Path);
-            MemoryBudget.Check(compiled, cacheLength, maxBatch, memoryBudget, source);
+            MemoryBudget.Check(compiled, cacheLength, maxBatch, memoryBudget, source, sequences);
             var tokenizer = Tokenizer.FromGguf(file.Metadata);
             if (tokenizer.VocabularySize != compiled.VocabularySize)
             {

@@ -24,10 +24,13 @@ public sealed class Attention
     private readonly float[] _ropeCache;
     private readonly Half[] _valueHalves;
 
-    /// <summary>Attention for <paramref name="config"/>'s heads, with a cache of <paramref name="contextLength"/> positions per block.</summary>
-    public Attention(ModelConfig config, int contextLength, KernelThreadPool pool)
+    /// <summary>
+    /// Attention for <paramref name="config"/>'s heads, with a cache of <paramref name="contextLength"/> positions per
+    /// block for each of <paramref name="sequenceCount"/> sequences.
+    /// </summary>
+    public Attention(ModelConfig config, int contextLength, KernelThreadPool pool, int sequenceCount = 1)
     {
-        _cache = new KvCache(config.LayerCount, contextLength, config.KvLength);
+        _cache = new KvCache(config.LayerCount, contextLength, config.KvLength, sequenceCount);
         _rope = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
         _pool = pool;
         (_headCount, _kvHeadCount, _headDimension) = (config.HeadCount, config.KvHeadCount, config.HeadDimension);
@@ -36,35 +39,36 @@ public sealed class Attention
     }
 
     /// <summary>
-    /// Rotates the queries and keys of <paramref name="n"/> tokens at positions from <paramref name="position"/>, and
-    /// stores their keys and values in block <paramref name="block"/>'s cache.
+    /// Rotates the queries and keys of the <paramref name="batch"/>'s tokens by their positions, and stores their keys
+    /// and values in block <paramref name="block"/>'s cache of their sequences.
     /// </summary>
-    public void RotateAndCache(int block, Span<float> q, Span<float> k, ReadOnlySpan<float> v, int n, int position)
+    public void RotateAndCache(int block, Span<float> q, Span<float> k, ReadOnlySpan<float> v, SequenceBatch batch)
     {
         int qLength = _headCount * _headDimension, kvLength = _cache.KvLength;
-        for (int t = 0; t < n; t++)
+        for (int t = 0; t < batch.Count; t++)
         {
-            _rope.Fill(position + t, _ropeCache);
+            int position = batch.Positions[t], sequence = batch.Sequences[t];
+            _rope.Fill(position, _ropeCache);
             _rope.Apply(q.Slice(t * qLength, qLength), _headDimension, _ropeCache);
             _rope.Apply(k.Slice(t * kvLength, kvLength), _headDimension, _ropeCache);
-            F16.Quantize(SimdPaths.Best, k.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_cache.Key(block, position + t)));
+            F16.Quantize(SimdPaths.Best, k.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_cache.Key(block, sequence, position)));
             F16.Quantize(SimdPaths.Best, v.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_valueHalves.AsSpan()));
-            _cache.StoreValue(block, position + t, _valueHalves);
+            _cache.StoreValue(block, sequence, position, _valueHalves);
         }
     }
 
     /// <summary>
-    /// Causal attention of <paramref name="n"/> tokens' queries over block <paramref name="block"/>'s cache, which
-    /// already holds them (<see cref="RotateAndCache"/>): each token sees the positions up to its own.
+    /// Causal attention of the <paramref name="batch"/>'s queries over block <paramref name="block"/>'s cache, which
+    /// already holds them (<see cref="RotateAndCache"/>): each token sees its own sequence's positions up to its own.
     /// </summary>
-    public unsafe void Attend(int block, ReadOnlySpan<float> q, Span<float> output, int n, int position)
+    public unsafe void Attend(int block, ReadOnlySpan<float> q, Span<float> output, SequenceBatch batch)
     {
         fixed (float* queries = q)
         fixed (float* heads = output)
         {
             // Each (token, head) pair costs about 2 * length * HeadDimension multiply-adds; a range gets enough to be worth a thread.
-            int grain = Math.Max(1, WorkPerRange / (2 * (position + n) * _headDimension));
-            _pool.For(n * _headCount, grain, new Heads(this, block, queries, heads, position));
+            int grain = Math.Max(1, WorkPerRange / (2 * batch.Span * _headDimension));
+            _pool.For(batch.Count * _headCount, grain, new Heads(this, block, queries, heads, batch));
         }
     }
 
@@ -88,7 +92,7 @@ public sealed class Attention
     }
 
     /// <summary>Causal attention of each (token, query head) pair of the batch over the cache.</summary>
-    private readonly unsafe struct Heads(Attention a, int block, float* q, float* output, int position) : IRangeBody
+    private readonly unsafe struct Heads(Attention a, int block, float* q, float* output, SequenceBatch batch) : IRangeBody
     {
         public void Execute(int start, int end)
         {
@@ -102,14 +106,14 @@ public sealed class Attention
             for (int item = start; item < end; item++)
             {
                 int t = item / heads, h = item % heads, kvHead = h / group;
-                int length = position + t + 1;
+                int sequence = batch.Sequences[t], length = batch.Positions[t] + 1;
 
                 // Scores: the query rounded to F16 (as ggml's mul_mat converts it), widened once, against each cached key.
                 var qHead = new ReadOnlySpan<float>(q + (long)t * qLength + h * hd, hd);
                 F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
                 F16.WidenActivations(SimdPaths.Best, queryHalves, query);
                 var s = scores[..length];
-                F16.DotRows(SimdPaths.Best, cache.Keys(block, length)[(kvHead * hd)..], cache.KvLength, query, s);
+                F16.DotRows(SimdPaths.Best, cache.Keys(block, sequence, length)[(kvHead * hd)..], cache.KvLength, query, s);
                 for (int j = 0; j < length; j++)
                 {
                     s[j] *= scale;
@@ -121,7 +125,7 @@ public sealed class Attention
                 F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
                 F16.WidenActivations(SimdPaths.Best, p, s);
                 var outHead = new Span<float>(output + (long)t * qLength + h * hd, hd);
-                F16.DotRows(SimdPaths.Best, cache.ValueRows(block, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
+                F16.DotRows(SimdPaths.Best, cache.ValueRows(block, sequence, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
             }
         }
     }

@@ -18,6 +18,12 @@ public sealed record ModelOptions
     public int BatchSize { get; init; } = 64;
 
     /// <summary>
+    /// Sequences the KV cache holds, each of <see cref="ContextLength"/> positions: more than one lets a server run
+    /// several conversations in one batched forward pass (<see cref="IForwardPass.Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{bool})"/>).
+    /// </summary>
+    public int Sequences { get; init; } = 1;
+
+    /// <summary>
     /// Bytes the KV cache and buffers may take at most; 0 takes <see cref="Engine.MemoryBudget.Default"/>, half of the
     /// memory the process may use. A model and context over it are refused at load.
     /// </summary>
@@ -54,9 +60,9 @@ public sealed class GenericModel : IForwardPass, ILanguageModel
     public static GenericModel Load(string path, ModelOptions? options = null)
     {
         options ??= new ModelOptions();
-        if (options.ContextLength < 0 || options.Threads < 0 || options.BatchSize < 1)
+        if (options.ContextLength < 0 || options.Threads < 0 || options.BatchSize < 1 || options.Sequences < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options, "context and threads must not be negative, and batches hold at least one token");
+            throw new ArgumentOutOfRangeException(nameof(options), options, "context and threads must not be negative, and batches and sequences number at least one");
         }
 
         var file = GgufFile.Open(path);
@@ -65,7 +71,7 @@ public sealed class GenericModel : IForwardPass, ILanguageModel
             var source = System.IO.Path.GetFileName(path);
             var config = ModelConfig.FromMetadata(file.Metadata, source);
             int context = options.ContextLength > 0 ? options.ContextLength : Math.Min(config.ContextLength, 4096);
-            MemoryBudget.Check(config, context, options.BatchSize, options.MemoryBudget, source);
+            MemoryBudget.Check(config, context, options.BatchSize, options.MemoryBudget, source, options.Sequences);
             var weights = ModelWeights.Bind(file, config);
             var tokenizer = Tokenizer.FromGguf(file.Metadata);
             if (tokenizer.VocabularySize != config.VocabularySize)
@@ -74,7 +80,7 @@ public sealed class GenericModel : IForwardPass, ILanguageModel
             }
 
             var pool = new KernelThreadPool(options.Threads);
-            var transformer = new Transformer(config, weights, context, options.BatchSize, pool);
+            var transformer = new Transformer(config, weights, context, options.BatchSize, pool, options.Sequences);
             return new GenericModel(file, config, transformer, tokenizer);
         }
         catch
@@ -100,12 +106,17 @@ public sealed class GenericModel : IForwardPass, ILanguageModel
 
     public int ContextLength => _transformer.ContextLength;
 
+    public int SequenceCount => _transformer.SequenceCount;
+
     public int VocabularySize => Config.VocabularySize;
 
     public int MaxBatch => _transformer.MaxBatch;
 
     public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false) =>
         _transformer.Forward(tokens, position, allLogits);
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs) =>
+        _transformer.Forward(tokens, positions, sequences, outputs);
 
     /// <summary>Streams the continuation of <paramref name="prompt"/>.</summary>
     public IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -11,10 +11,10 @@ public static class MemoryBudget
 
     /// <summary>
     /// Throws <see cref="UnsupportedModelException"/> when <paramref name="config"/> at <paramref name="contextLength"/>
-    /// positions and batches of <paramref name="maxBatch"/> would take more than <paramref name="budget"/> bytes
-    /// (0 for <see cref="Default"/>), or buffers larger than an array can be.
+    /// positions for each of <paramref name="sequences"/> sequences and batches of <paramref name="maxBatch"/> would
+    /// take more than <paramref name="budget"/> bytes (0 for <see cref="Default"/>), or buffers larger than an array can be.
     /// </summary>
-    public static void Check(ModelConfig config, int contextLength, int maxBatch, long budget, string source)
+    public static void Check(ModelConfig config, int contextLength, int maxBatch, long budget, string source, int sequences = 1)
     {
         config.CheckBuffers(contextLength, maxBatch, source);
         if (budget < 0)
@@ -23,11 +23,12 @@ public static class MemoryBudget
         }
 
         budget = budget == 0 ? Default : budget;
-        long needed = config.WorkingSetBytes(contextLength, maxBatch);
+        long needed = config.WorkingSetBytes(contextLength, maxBatch, sequences);
         if (needed > budget)
         {
+            string context = sequences == 1 ? $"a context of {contextLength} tokens" : $"{sequences} sequences of {contextLength} tokens";
             throw new UnsupportedModelException(source,
-                $"a context of {contextLength} tokens needs {Mebibytes(needed)} for the KV cache and buffers, over the memory budget of " +
+                $"{context} needs {Mebibytes(needed)} for the KV cache and buffers, over the memory budget of " +
                 $"{Mebibytes(budget)}; ask for a smaller context, or a larger budget");
         }
     }

@@ -204,11 +204,12 @@ public sealed record ModelConfig
 
     /// <summary>
     /// Bytes the KV cache (F16 keys and values) and the activation buffers take for <paramref name="contextLength"/>
-    /// positions and batches of <paramref name="maxBatch"/> tokens: what a model allocates besides its mapped weights.
+    /// positions of each of <paramref name="sequences"/> sequences and batches of <paramref name="maxBatch"/> tokens:
+    /// what a model allocates besides its mapped weights.
     /// </summary>
-    public long WorkingSetBytes(int contextLength, int maxBatch)
+    public long WorkingSetBytes(int contextLength, int maxBatch, int sequences = 1)
     {
-        long cache = 2L * LayerCount * contextLength * KvLength * sizeof(ushort);
+        long cache = 2L * LayerCount * sequences * contextLength * KvLength * sizeof(ushort);
         long perToken = 2L * Math.Max(EmbeddingLength, QueryLength) + 2L * QueryLength + 2L * KvLength + 2L * FeedForwardLength + VocabularySize;
         return cache + (long)maxBatch * perToken * sizeof(float);
     }

@@ -7,8 +7,9 @@ namespace ModelGen.Runtime.Engine;
 
 /// <summary>
 /// The generic engine's forward pass for llama, qwen2 and qwen3: shapes and formats come from the file at run time.
-/// Processes a batch of tokens at consecutive positions (prefill) or one token (decode); buffers are sized once for
-/// <see cref="MaxBatch"/> tokens, so decoding allocates nothing.
+/// Processes a batch of tokens: one sequence at consecutive positions (prefill), one token (decode), or tokens of
+/// several sequences at their own positions (continuous batching); buffers are sized once for <see cref="MaxBatch"/>
+/// tokens, so decoding allocates nothing.
 /// </summary>
 /// <remarks>
 /// Arithmetic follows llama.cpp's CPU backend: activations are converted to each weight's <c>vec_dot_type</c> before
@@ -21,6 +22,7 @@ public sealed class Transformer : IDisposable
     private readonly ModelConfig _c;
     private readonly ModelWeights _w;
     private readonly Attention _selfAttention;
+    private readonly SequenceBatch _batch;
     private readonly KernelThreadPool _pool;
     private readonly bool _ownsPool;
 
@@ -29,20 +31,22 @@ public sealed class Transformer : IDisposable
     private readonly byte[] _scratch;
     private readonly float[] _logits;
 
-    public Transformer(ModelConfig config, ModelWeights weights, int contextLength, int maxBatch = 64, KernelThreadPool? pool = null)
+    public Transformer(ModelConfig config, ModelWeights weights, int contextLength, int maxBatch = 64, KernelThreadPool? pool = null, int sequenceCount = 1)
     {
-        if (contextLength <= 0 || maxBatch <= 0)
+        if (contextLength <= 0 || maxBatch <= 0 || sequenceCount <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(contextLength), "context and batch must be positive");
+            throw new ArgumentOutOfRangeException(nameof(contextLength), "context, batch and sequences must be positive");
         }
 
         _c = config;
         _w = weights;
         ContextLength = contextLength;
         MaxBatch = maxBatch;
+        SequenceCount = sequenceCount;
         _pool = pool ?? new KernelThreadPool();
         _ownsPool = pool is null;
-        _selfAttention = new Attention(config, contextLength, _pool);
+        _selfAttention = new Attention(config, contextLength, _pool, sequenceCount);
+        _batch = new SequenceBatch(maxBatch, contextLength, sequenceCount);
 
         int n = maxBatch;
         _x = new float[n * config.EmbeddingLength];
@@ -66,7 +70,11 @@ public sealed class Transformer : IDisposable
 
     public ModelConfig Config => _c;
 
+    /// <summary>Positions the KV cache holds per sequence.</summary>
     public int ContextLength { get; }
+
+    /// <summary>Sequences (KV-cache slots) the cache holds.</summary>
+    public int SequenceCount { get; }
 
     /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
     public int MaxBatch { get; }
@@ -75,22 +83,34 @@ public sealed class Transformer : IDisposable
 
     /// <summary>
     /// Runs <paramref name="tokens"/> at positions <paramref name="position"/>, <paramref name="position"/> + 1, ...
-    /// and returns the logits: of every token when <paramref name="allLogits"/>, else of the last one. The returned
-    /// span is valid until the next call.
+    /// of sequence 0 and returns the logits: of every token when <paramref name="allLogits"/>, else of the last one.
+    /// The returned span is valid until the next call.
     /// </summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)
     {
+        _batch.SetConsecutive(tokens.Length, position, allLogits);
+        return Forward(tokens, _batch);
+    }
+
+    /// <summary>
+    /// Runs token <c>t</c> at <paramref name="positions"/>[t] of sequence <paramref name="sequences"/>[t] and returns the
+    /// logits of the rows whose <paramref name="outputs"/>[t] is set, in order. A sequence's tokens come in position
+    /// order, and its cache already holds the positions before its first one here.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
+    {
+        if (tokens.Length != positions.Length)
+        {
+            throw new ArgumentException($"{tokens.Length} tokens need as many positions, not {positions.Length}", nameof(positions));
+        }
+
+        _batch.Set(positions, sequences, outputs);
+        return Forward(tokens, _batch);
+    }
+
+    private ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, SequenceBatch batch)
+    {
         int n = tokens.Length;
-        if (n == 0 || n > MaxBatch)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), n, $"a forward pass takes 1 to {MaxBatch} tokens");
-        }
-
-        if (position < 0 || position + n > ContextLength)
-        {
-            throw new ArgumentOutOfRangeException(nameof(position), $"positions {position}..{position + n - 1} exceed the context of {ContextLength}");
-        }
-
         int dim = _c.EmbeddingLength, qLen = _c.QueryLength, kvLen = _c.KvLength, ffn = _c.FeedForwardLength;
         var x = _x.AsSpan(0, n * dim);
         var xb = _xb.AsSpan(0, n * dim);
@@ -117,9 +137,9 @@ public sealed class Transformer : IDisposable
                 RmsNorm.ApplyRows(k, _c.HeadDimension, kNorm, _c.RmsEpsilon);
             }
 
-            _selfAttention.RotateAndCache(l, q, k, v, n, position);
+            _selfAttention.RotateAndCache(l, q, k, v, batch);
             var attention = _attention.AsSpan(0, n * qLen);
-            _selfAttention.Attend(l, q, attention, n, position);
+            _selfAttention.Attend(l, q, attention, batch);
             var projected = _xb.AsSpan(0, n * dim);
             MatMul(layer.Output, attention, projected, null);
             Activations.Add(x, projected);
@@ -136,9 +156,13 @@ public sealed class Transformer : IDisposable
         }
 
         // Output: final norm and projection to the vocabulary, for the rows asked for.
-        int first = allLogits ? 0 : n - 1, rows = n - first;
-        var last = x.Slice(first * dim, rows * dim);
-        RmsNormRows(last, xb[..(rows * dim)], dim, _w.OutputNorm);
+        int rows = batch.GatherOutputs(x, dim);
+        if (rows == 0)
+        {
+            return default;
+        }
+
+        RmsNormRows(x[..(rows * dim)], xb[..(rows * dim)], dim, _w.OutputNorm);
         var logits = _logits.AsSpan(0, rows * _c.VocabularySize);
         MatMul(_w.Output, xb[..(rows * dim)], logits, null);
         return logits;
