@@ -265,74 +265,146 @@ internal sealed class ModelEmitter
         Line();
     }
 
+    /// <summary>
+    /// One block: the architecture's steps (<see cref="ArchitectureRules.Block"/>) as calls, with three fusions that
+    /// keep every result bit-identical: a residual add joins the norm that follows it in one pass (across blocks too:
+    /// a block's last add is done by the next block's first norm, or the output norm); three projections of one input
+    /// share one dispatch; and gate and up projections share one with the SwiGLU that follows them.
+    /// </summary>
     private void EmitBlock(int i)
     {
+        var steps = Config.Rules.Block;
         string Name(string tensor) => ModelTensors.InBlock(i, tensor);
         Line("/// <summary>");
-        Line($"/// Block {i}: attention, then the SwiGLU feed-forward, each added to the residual stream in the same pass as the");
-        Line("/// norm that follows it (the feed-forward's in the next block's first norm, or the output norm).");
+        Line($"/// Block {i}: the {Config.Architecture} block's steps, unrolled over this model's weights.");
         Line("/// </summary>");
         Line(OptimizeNow);
         using (_w.Block($"private void Block{i}({Batch} batch)"))
         {
             Line("int n = batch.Count;");
-            Line($"var x = new {Span}(X, 0, n * EmbeddingLength);");
-            Line($"var xb = new {Span}(Xb, 0, n * EmbeddingLength);");
-            Line($"var q = new {Span}(Q, 0, n * QueryLength);");
-            Line($"var k = new {Span}(K, 0, n * KvLength);");
-            Line($"var v = new {Span}(V, 0, n * KvLength);");
-            Line($"var attention = new {Span}(AttentionOutput, 0, n * QueryLength);");
-            Line($"var gate = new {Span}(Gate, 0, n * FeedForwardLength);");
-            Line($"var up = new {Span}(Up, 0, n * FeedForwardLength);");
+            foreach (ActivationBuffer buffer in Enum.GetValues(typeof(ActivationBuffer)))
+            {
+                Line($"var {Var(buffer)} = new {Span}({Array(buffer)}, 0, n * {WidthConstant(buffer)});");
+            }
+
             Line();
-            if (i == 0)
+            ActivationBuffer? residual = i > 0 && DefersLastResidual ? ActivationBuffer.Xb : null;
+            for (int j = 0; j < steps.Count; j++)
             {
-                Line("// Attention: normalise, project to queries, keys and values (one dispatch), rotate, cache, attend, project back.");
-                Norm(Name("attn_norm.weight"), "x", "xb");
+                switch (steps[j])
+                {
+                    case NormStep norm when residual is { } added && norm.From == ActivationBuffer.X:
+                        AddNorm(Name(norm.Weight), "x", Var(added), Var(norm.To));
+                        residual = null;
+                        break;
+                    case NormStep norm:
+                        Norm(Name(norm.Weight), Var(norm.From), Var(norm.To));
+                        break;
+                    case HeadNormStep norm:
+                        Line($"{Kernels}Ops.RmsNorm.ApplyRows({Var(norm.Target)}, HeadDimension, {Field(Name(norm.Weight))}, RmsEpsilon); // {Name(norm.Weight)}, per head");
+                        break;
+                    case ProjectStep:
+                        j = EmitProjections(i, j) - 1;
+                        break;
+                    case AttendStep:
+                        Line($"SelfAttention.RotateAndCache({i}, q, k, v, batch);");
+                        Line($"SelfAttention.Attend({i}, q, attention, batch);");
+                        break;
+                    case ResidualStep add when j + 1 < steps.Count ? steps[j + 1] is NormStep { From: ActivationBuffer.X } : DefersLastResidual:
+                        Line();
+                        Line(j + 1 < steps.Count
+                            ? $"// x += {Var(add.From)}, in the next norm's pass."
+                            : $"// x += {Var(add.From)}, in the next block's first norm's pass, or the output norm's.");
+                        residual = add.From;
+                        break;
+                    case ResidualStep add:
+                        Line($"{Kernels}Ops.Activations.Add(x, {Var(add.From)});");
+                        break;
+                    case GatedActivationStep { Function: GateFunction.Silu }:
+                        Line($"{Kernels}Ops.Activations.SwiGlu(gate, up);");
+                        break;
+                    default:
+                        throw new InvalidOperationException($"no code for the step {steps[j]}");
+                }
             }
-            else
-            {
-                Line("// Attention: add the previous block's feed-forward output and normalise (one pass), project to queries, keys");
-                Line("// and values (one dispatch), rotate, cache, attend, project back.");
-                AddNorm(Name("attn_norm.weight"), "x", "xb", "xb");
-            }
-
-            ProjectTogether("xb", (Name("attn_q.weight"), "q"), (Name("attn_k.weight"), "k"), (Name("attn_v.weight"), "v"));
-            Bias(Name("attn_q.bias"), "q");
-            Bias(Name("attn_k.bias"), "k");
-            Bias(Name("attn_v.bias"), "v");
-            if (_spec.Find(Name("attn_q_norm.weight")) is not null)
-            {
-                Line($"{Kernels}Ops.RmsNorm.ApplyRows(q, HeadDimension, {Field(Name("attn_q_norm.weight"))}, RmsEpsilon); // {Name("attn_q_norm.weight")}, per head");
-                Line($"{Kernels}Ops.RmsNorm.ApplyRows(k, HeadDimension, {Field(Name("attn_k_norm.weight"))}, RmsEpsilon); // {Name("attn_k_norm.weight")}, per head");
-            }
-
-            Line($"SelfAttention.RotateAndCache({i}, q, k, v, batch);");
-            Line($"SelfAttention.Attend({i}, q, attention, batch);");
-            Project(Name("attn_output.weight"), "attention", "xb");
-            Line();
-            bool fuseSwiGlu = Config.FeedForwardLength % SwiGluChunk == 0;
-            Line(fuseSwiGlu
-                ? "// Feed-forward: add the attention output and normalise (one pass), gate and up with SwiGLU (one dispatch), project back."
-                : "// Feed-forward: add the attention output and normalise (one pass), SwiGLU, project back.");
-            AddNorm(Name("ffn_norm.weight"), "x", "xb", "xb");
-            if (fuseSwiGlu)
-            {
-                ProjectTogether("xb", (Name("ffn_gate.weight"), "gate"), (Name("ffn_up.weight"), "up"));
-            }
-            else
-            {
-                // A row's SwiGLU tail takes another exponential, so splitting its features into ranges would change results.
-                Project(Name("ffn_gate.weight"), "xb", "gate");
-                Project(Name("ffn_up.weight"), "xb", "up");
-                Line($"{Kernels}Ops.Activations.SwiGlu(gate, up);");
-            }
-
-            Project(Name("ffn_down.weight"), "gate", "xb");
         }
 
         Line();
     }
+
+    /// <summary>
+    /// The projections from step <paramref name="first"/> of block <paramref name="block"/> on: three of one input in
+    /// one dispatch, gate and up with the SwiGLU after them in one, others one by one; biases after. Returns the
+    /// index of the first step not emitted.
+    /// </summary>
+    private int EmitProjections(int block, int first)
+    {
+        var steps = Config.Rules.Block;
+        string Name(string tensor) => ModelTensors.InBlock(block, tensor);
+        var group = new List<ProjectStep> { (ProjectStep)steps[first] };
+        while (group.Count < 3 && first + group.Count < steps.Count && steps[first + group.Count] is ProjectStep next && next.From == group[0].From)
+        {
+            group.Add(next);
+        }
+
+        int end = first + group.Count;
+        var pairs = group.Select(p => (Name(p.Weight), Var(p.To))).ToArray();
+        if (group.Count == 3)
+        {
+            ProjectTogether(Var(group[0].From), pairs);
+        }
+        else if (group.Count == 2 && group[0].To == ActivationBuffer.Gate && group[1].To == ActivationBuffer.Up &&
+                 end < steps.Count && steps[end] is GatedActivationStep { Function: GateFunction.Silu } &&
+                 Config.FeedForwardLength % SwiGluChunk == 0)
+        {
+            // A row's SwiGLU tail takes another exponential, so only whole chunks may be split into ranges.
+            ProjectTogether(Var(group[0].From), pairs);
+            end++;
+        }
+        else
+        {
+            group.RemoveRange(1, group.Count - 1);
+            end = first + 1;
+            Project(Name(group[0].Weight), Var(group[0].From), Var(group[0].To));
+        }
+
+        foreach (var p in group)
+        {
+            if (p.Bias is { } bias)
+            {
+                Bias(Name(bias), Var(p.To));
+            }
+        }
+
+        return end;
+    }
+
+    /// <summary>
+    /// Whether the recipe's last step, adding <see cref="ActivationBuffer.Xb"/> to the stream, is left to the next
+    /// norm: the next block's first, or the output norm.
+    /// </summary>
+    private bool DefersLastResidual =>
+        Config.Rules.Block is { Count: > 0 } steps &&
+        steps[steps.Count - 1] is ResidualStep { From: ActivationBuffer.Xb } &&
+        steps[0] is NormStep { From: ActivationBuffer.X };
+
+    /// <summary>The local variable of a buffer's rows in a block.</summary>
+    private static string Var(ActivationBuffer buffer) => buffer switch
+    {
+        ActivationBuffer.Attention => "attention",
+        _ => buffer.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>The base class's array behind a buffer.</summary>
+    private static string Array(ActivationBuffer buffer) => buffer == ActivationBuffer.Attention ? "AttentionOutput" : buffer.ToString();
+
+    private static string WidthConstant(ActivationBuffer buffer) => buffer switch
+    {
+        ActivationBuffer.X or ActivationBuffer.Xb => "EmbeddingLength",
+        ActivationBuffer.Q or ActivationBuffer.Attention => "QueryLength",
+        ActivationBuffer.K or ActivationBuffer.V => "KvLength",
+        _ => "FeedForwardLength",
+    };
 
     private void EmitOutput()
     {
@@ -351,7 +423,15 @@ internal sealed class ModelEmitter
             Line($"var x = new {Span}(X, 0, rows * EmbeddingLength);");
             Line($"var xb = new {Span}(Xb, 0, rows * EmbeddingLength);");
             Line($"var logits = new {Span}(Logits, 0, rows * VocabularySize);");
-            AddNorm(ModelTensors.OutputNorm, "x", "xb", "xb");
+            if (DefersLastResidual)
+            {
+                AddNorm(ModelTensors.OutputNorm, "x", "xb", "xb");
+            }
+            else
+            {
+                Norm(ModelTensors.OutputNorm, "x", "xb");
+            }
+
             Project(Tied ? ModelTensors.TokenEmbedding : ModelTensors.Output, "xb", "logits", "rows",
                 Tied ? " (tied: the output projection is the token embedding)" : "");
             Line("return logits;");

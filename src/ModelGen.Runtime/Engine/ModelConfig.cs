@@ -12,7 +12,7 @@ namespace ModelGen.Runtime.Engine;
 public sealed record ModelConfig
 {
     /// <summary>Architectures the engine runs.</summary>
-    public static IReadOnlyList<string> SupportedArchitectures { get; } = ["llama", "qwen2", "qwen3"];
+    public static IReadOnlyList<string> SupportedArchitectures { get; } = KnownArchitectures.All.Select(a => a.Name).ToArray();
 
     /// <summary>
     /// The largest width (embedding, heads together, feed-forward, vocabulary) accepted: far above any real model's,
@@ -59,6 +59,10 @@ public sealed record ModelConfig
 
     public required RopeStyle RopeStyle { get; init; }
 
+    /// <summary>The architecture's block recipe and rotary style.</summary>
+    public ArchitectureRules Rules => KnownArchitectures.Find(Architecture)
+        ?? throw new InvalidOperationException($"architecture '{DisplayText.Escape(Architecture)}' has no rules");
+
     /// <summary>Dimension of all query heads together.</summary>
     public int QueryLength => HeadCount * HeadDimension;
 
@@ -94,7 +98,7 @@ public sealed record ModelConfig
     public static ModelConfig FromMetadata(GgufMetadata md, string source)
     {
         var arch = md.Architecture ?? throw new UnsupportedModelException(source, "no general.architecture key");
-        if (!SupportedArchitectures.Contains(arch))
+        if (KnownArchitectures.Find(arch) is not { } rules)
         {
             throw new UnsupportedModelException(source,
                 $"architecture '{DisplayText.Escape(arch)}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
@@ -182,7 +186,7 @@ public sealed record ModelConfig
             RopeBase = Float("rope.freq_base", 10000f),
             RopeFrequencyScale = scale,
             RopeDimensions = Int("rope.dimension_count", headDim),
-            RopeStyle = arch == "llama" ? RopeStyle.Normal : RopeStyle.NeoX,
+            RopeStyle = rules.RopeStyle,
         };
         config.Check(source, vocabulary);
         return config;

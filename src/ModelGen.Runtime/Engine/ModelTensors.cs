@@ -39,8 +39,8 @@ public sealed record TensorRole(string Name, TensorUse Use, long[] Shape, bool R
 public sealed record TensorProblem(TensorProblemKind Kind, string Message);
 
 /// <summary>
-/// The tensors llama, qwen2 and qwen3 models read, with their shapes, formats and whether they are required: the
-/// rules that bind a file's tensors, for the generic engine (<see cref="ModelWeights"/>) and, compiled into the
+/// The tensors a model reads, with their shapes, formats and whether they are required, from its architecture's
+/// block recipe: the rules that bind a file's tensors, for the generic engine (<see cref="ModelWeights"/>) and, compiled into the
 /// generator too, for the model compiler, so a file is refused at build time with the words it is refused at load.
 /// </summary>
 public static class ModelTensors
@@ -75,34 +75,35 @@ public static class ModelTensors
         }
     }
 
-    /// <summary>The tensors of block <paramref name="block"/>, in the order the forward pass reads them.</summary>
+    /// <summary>
+    /// The tensors of block <paramref name="block"/>, in the order its steps (<see cref="ArchitectureRules.Block"/>)
+    /// read them: each step's weight, and a projection's bias, with the shapes the hyper-parameters give them.
+    /// </summary>
     public static IEnumerable<TensorRole> BlockRoles(ModelConfig config, int block)
     {
-        long dim = config.EmbeddingLength, q = config.QueryLength, kv = config.KvLength, ffn = config.FeedForwardLength;
-        string arch = config.Architecture;
         TensorRole Role(string tensor, TensorUse use, long[] shape, bool required = true) => new(InBlock(block, tensor), use, shape, required);
+        long Width(ActivationBuffer buffer) => ArchitectureRules.Width(buffer, config);
 
-        yield return Role("attn_norm.weight", TensorUse.Vector, [dim]);
-        yield return Role("attn_q.weight", TensorUse.Product, [dim, q]);
-        yield return Role("attn_k.weight", TensorUse.Product, [dim, kv]);
-        yield return Role("attn_v.weight", TensorUse.Product, [dim, kv]);
-        yield return Role("attn_output.weight", TensorUse.Product, [q, dim]);
-
-        // qwen2 always has attention biases; a llama or qwen3 file may (llama.cpp loads them when present).
-        bool biases = arch == "qwen2";
-        yield return Role("attn_q.bias", TensorUse.Vector, [q], biases);
-        yield return Role("attn_k.bias", TensorUse.Vector, [kv], biases);
-        yield return Role("attn_v.bias", TensorUse.Vector, [kv], biases);
-        if (arch == "qwen3")
+        foreach (var step in config.Rules.Block)
         {
-            yield return Role("attn_q_norm.weight", TensorUse.Vector, [config.HeadDimension]);
-            yield return Role("attn_k_norm.weight", TensorUse.Vector, [config.HeadDimension]);
-        }
+            switch (step)
+            {
+                case NormStep norm:
+                    yield return Role(norm.Weight, TensorUse.Vector, [Width(norm.To)]);
+                    break;
+                case HeadNormStep norm:
+                    yield return Role(norm.Weight, TensorUse.Vector, [config.HeadDimension]);
+                    break;
+                case ProjectStep project:
+                    yield return Role(project.Weight, TensorUse.Product, [Width(project.From), Width(project.To)]);
+                    if (project.Bias is { } bias)
+                    {
+                        yield return Role(bias, TensorUse.Vector, [Width(project.To)], project.BiasRequired);
+                    }
 
-        yield return Role("ffn_norm.weight", TensorUse.Vector, [dim]);
-        yield return Role("ffn_gate.weight", TensorUse.Product, [dim, ffn]);
-        yield return Role("ffn_up.weight", TensorUse.Product, [dim, ffn]);
-        yield return Role("ffn_down.weight", TensorUse.Product, [ffn, dim]);
+                    break;
+            }
+        }
     }
 
     /// <summary>

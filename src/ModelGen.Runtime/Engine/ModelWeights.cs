@@ -4,29 +4,12 @@ using ModelGen.Kernels;
 
 namespace ModelGen.Runtime.Engine;
 
-/// <summary>The weights of one transformer block.</summary>
-public sealed class LayerWeights
-{
-    public required float[] AttentionNorm { get; init; }
-    public required WeightMatrix Query { get; init; }
-    public required WeightMatrix Key { get; init; }
-    public required WeightMatrix Value { get; init; }
-    public required WeightMatrix Output { get; init; }
-
-    /// <summary>qwen2's attention biases; null elsewhere.</summary>
-    public float[]? QueryBias { get; init; }
-    public float[]? KeyBias { get; init; }
-    public float[]? ValueBias { get; init; }
-
-    /// <summary>qwen3's per-head RMS norms of queries and keys; null elsewhere.</summary>
-    public float[]? QueryNorm { get; init; }
-    public float[]? KeyNorm { get; init; }
-
-    public required float[] FeedForwardNorm { get; init; }
-    public required WeightMatrix Gate { get; init; }
-    public required WeightMatrix Up { get; init; }
-    public required WeightMatrix Down { get; init; }
-}
+/// <summary>One step of a block with what it reads from the file, bound once at load.</summary>
+/// <param name="Step">The step of the architecture's recipe.</param>
+/// <param name="Matrix">A projection's weights.</param>
+/// <param name="Vector">A norm's weights, as floats.</param>
+/// <param name="Bias">A projection's bias, when the file has it.</param>
+public readonly record struct BoundStep(BlockStep Step, WeightMatrix Matrix = default, float[]? Vector = null, float[]? Bias = null);
 
 /// <summary>
 /// Every tensor the forward pass reads, bound by name from a memory-mapped GGUF file with its shape and type checked
@@ -35,7 +18,8 @@ public sealed class LayerWeights
 public sealed class ModelWeights
 {
     public required WeightMatrix TokenEmbedding { get; init; }
-    public required IReadOnlyList<LayerWeights> Layers { get; init; }
+    /// <summary>Each block's steps, with their weights.</summary>
+    public required IReadOnlyList<BoundStep[]> Layers { get; init; }
     public required float[] OutputNorm { get; init; }
 
     /// <summary>The output projection: <c>output.weight</c>, or the token embedding when the file ties them.</summary>
@@ -71,27 +55,17 @@ public sealed class ModelWeights
 
         float[] Vector(string name) => Optional(name)!;
 
-        var layers = new LayerWeights[config.LayerCount];
+        var layers = new BoundStep[config.LayerCount][];
         for (int i = 0; i < layers.Length; i++)
         {
             string Name(string tensor) => ModelTensors.InBlock(i, tensor);
-            layers[i] = new LayerWeights
+            layers[i] = config.Rules.Block.Select(step => step switch
             {
-                AttentionNorm = Vector(Name("attn_norm.weight")),
-                Query = Matrix(Name("attn_q.weight")),
-                Key = Matrix(Name("attn_k.weight")),
-                Value = Matrix(Name("attn_v.weight")),
-                Output = Matrix(Name("attn_output.weight")),
-                QueryBias = Optional(Name("attn_q.bias")),
-                KeyBias = Optional(Name("attn_k.bias")),
-                ValueBias = Optional(Name("attn_v.bias")),
-                QueryNorm = config.Architecture == "qwen3" ? Vector(Name("attn_q_norm.weight")) : null,
-                KeyNorm = config.Architecture == "qwen3" ? Vector(Name("attn_k_norm.weight")) : null,
-                FeedForwardNorm = Vector(Name("ffn_norm.weight")),
-                Gate = Matrix(Name("ffn_gate.weight")),
-                Up = Matrix(Name("ffn_up.weight")),
-                Down = Matrix(Name("ffn_down.weight")),
-            };
+                NormStep norm => new BoundStep(step, Vector: Vector(Name(norm.Weight))),
+                HeadNormStep norm => new BoundStep(step, Vector: Vector(Name(norm.Weight))),
+                ProjectStep project => new BoundStep(step, Matrix(Name(project.Weight)), Bias: project.Bias is { } bias ? Optional(Name(bias)) : null),
+                _ => new BoundStep(step),
+            }).ToArray();
         }
 
         var embedding = Matrix(ModelTensors.TokenEmbedding);

@@ -110,8 +110,7 @@ public sealed class Transformer : IDisposable
 
     private ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, SequenceBatch batch)
     {
-        int n = tokens.Length;
-        int dim = _c.EmbeddingLength, qLen = _c.QueryLength, kvLen = _c.KvLength, ffn = _c.FeedForwardLength;
+        int n = tokens.Length, dim = _c.EmbeddingLength;
         var x = _x.AsSpan(0, n * dim);
         var xb = _xb.AsSpan(0, n * dim);
         for (int t = 0; t < n; t++)
@@ -121,38 +120,10 @@ public sealed class Transformer : IDisposable
 
         for (int l = 0; l < _c.LayerCount; l++)
         {
-            var layer = _w.Layers[l];
-
-            // Attention: normalise, project to queries, keys and values, rotate, cache, attend, project back.
-            RmsNormRows(x, xb, dim, layer.AttentionNorm);
-            var q = _q.AsSpan(0, n * qLen);
-            var k = _k.AsSpan(0, n * kvLen);
-            var v = _v.AsSpan(0, n * kvLen);
-            MatMul(layer.Query, xb, q, layer.QueryBias);
-            MatMul(layer.Key, xb, k, layer.KeyBias);
-            MatMul(layer.Value, xb, v, layer.ValueBias);
-            if (layer.QueryNorm is { } qNorm && layer.KeyNorm is { } kNorm)
+            foreach (var step in _w.Layers[l])
             {
-                RmsNorm.ApplyRows(q, _c.HeadDimension, qNorm, _c.RmsEpsilon);
-                RmsNorm.ApplyRows(k, _c.HeadDimension, kNorm, _c.RmsEpsilon);
+                Run(step, l, batch);
             }
-
-            _selfAttention.RotateAndCache(l, q, k, v, batch);
-            var attention = _attention.AsSpan(0, n * qLen);
-            _selfAttention.Attend(l, q, attention, batch);
-            var projected = _xb.AsSpan(0, n * dim);
-            MatMul(layer.Output, attention, projected, null);
-            Activations.Add(x, projected);
-
-            // Feed-forward: normalise, SwiGLU, project back.
-            RmsNormRows(x, xb, dim, layer.FeedForwardNorm);
-            var gate = _gate.AsSpan(0, n * ffn);
-            var up = _up.AsSpan(0, n * ffn);
-            MatMul(layer.Gate, xb, gate, null);
-            MatMul(layer.Up, xb, up, null);
-            Activations.SwiGlu(gate, up);
-            MatMul(layer.Down, gate, xb, null);
-            Activations.Add(x, xb);
         }
 
         // Output: final norm and projection to the vocabulary, for the rows asked for.
@@ -166,6 +137,54 @@ public sealed class Transformer : IDisposable
         var logits = _logits.AsSpan(0, rows * _c.VocabularySize);
         MatMul(_w.Output, xb[..(rows * dim)], logits, null);
         return logits;
+    }
+
+    /// <summary>One step of block <paramref name="block"/> over the batch's rows.</summary>
+    private void Run(in BoundStep bound, int block, SequenceBatch batch)
+    {
+        int n = batch.Count;
+        switch (bound.Step)
+        {
+            case NormStep norm:
+                RmsNormRows(Rows(norm.From, n), Rows(norm.To, n), ArchitectureRules.Width(norm.To, _c), bound.Vector!);
+                break;
+            case HeadNormStep norm:
+                RmsNorm.ApplyRows(Rows(norm.Target, n), _c.HeadDimension, bound.Vector!, _c.RmsEpsilon);
+                break;
+            case ProjectStep project:
+                MatMul(bound.Matrix, Rows(project.From, n), Rows(project.To, n), bound.Bias);
+                break;
+            case AttendStep:
+                var q = Rows(ActivationBuffer.Q, n);
+                _selfAttention.RotateAndCache(block, q, Rows(ActivationBuffer.K, n), Rows(ActivationBuffer.V, n), batch);
+                _selfAttention.Attend(block, q, Rows(ActivationBuffer.Attention, n), batch);
+                break;
+            case ResidualStep residual:
+                Activations.Add(Rows(ActivationBuffer.X, n), Rows(residual.From, n));
+                break;
+            case GatedActivationStep { Function: GateFunction.Silu }:
+                Activations.SwiGlu(Rows(ActivationBuffer.Gate, n), Rows(ActivationBuffer.Up, n));
+                break;
+            default:
+                throw new NotSupportedException($"the generic engine has no implementation of {bound.Step}");
+        }
+    }
+
+    /// <summary>The first <paramref name="n"/> rows of <paramref name="buffer"/>.</summary>
+    private Span<float> Rows(ActivationBuffer buffer, int n)
+    {
+        var (rows, width) = buffer switch
+        {
+            ActivationBuffer.X => (_x, _c.EmbeddingLength),
+            ActivationBuffer.Xb => (_xb, _c.EmbeddingLength),
+            ActivationBuffer.Q => (_q, _c.QueryLength),
+            ActivationBuffer.K => (_k, _c.KvLength),
+            ActivationBuffer.V => (_v, _c.KvLength),
+            ActivationBuffer.Attention => (_attention, _c.QueryLength),
+            ActivationBuffer.Gate => (_gate, _c.FeedForwardLength),
+            _ => (_up, _c.FeedForwardLength),
+        };
+        return rows.AsSpan(0, n * width);
     }
 
     public void Dispose()
@@ -214,18 +233,6 @@ public sealed class Transformer : IDisposable
         }
     }
 
-    private IEnumerable<WeightMatrix> AllMatrices()
-    {
-        yield return _w.Output;
-        foreach (var l in _w.Layers)
-        {
-            yield return l.Query;
-            yield return l.Key;
-            yield return l.Value;
-            yield return l.Output;
-            yield return l.Gate;
-            yield return l.Up;
-            yield return l.Down;
-        }
-    }
+    private IEnumerable<WeightMatrix> AllMatrices() =>
+        _w.Layers.SelectMany(steps => steps).Where(s => s.Step is ProjectStep).Select(s => s.Matrix).Append(_w.Output);
 }

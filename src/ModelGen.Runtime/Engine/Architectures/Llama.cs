@@ -1,0 +1,38 @@
+using ModelGen.Kernels.Ops;
+using static ModelGen.Runtime.Engine.ActivationBuffer;
+
+namespace ModelGen.Runtime.Engine.Architectures;
+
+/// <summary>
+/// Llama and the architectures that differ from it only in details: qwen2 (attention biases always present) and
+/// qwen3 (per-head query and key norms), both rotating NeoX-style. The block is llama2.c's: a pre-norm attention and a
+/// pre-norm SwiGLU feed-forward, each added back to the residual stream.
+/// </summary>
+internal static class Llama
+{
+    public static ArchitectureRules Rules { get; } = new("llama", RopeStyle.Normal, Block(biasesRequired: false, headNorms: false));
+
+    public static ArchitectureRules Qwen2 { get; } = new("qwen2", RopeStyle.NeoX, Block(biasesRequired: true, headNorms: false));
+
+    public static ArchitectureRules Qwen3 { get; } = new("qwen3", RopeStyle.NeoX, Block(biasesRequired: false, headNorms: true));
+
+    /// <summary>The llama block; attention biases are optional unless <paramref name="biasesRequired"/> (llama.cpp loads them when present).</summary>
+    private static BlockStep[] Block(bool biasesRequired, bool headNorms) =>
+    [
+        new NormStep("attn_norm.weight", X, Xb),
+        new ProjectStep("attn_q.weight", Xb, Q, "attn_q.bias", biasesRequired),
+        new ProjectStep("attn_k.weight", Xb, K, "attn_k.bias", biasesRequired),
+        new ProjectStep("attn_v.weight", Xb, V, "attn_v.bias", biasesRequired),
+        .. headNorms ? [new HeadNormStep("attn_q_norm.weight", Q), new HeadNormStep("attn_k_norm.weight", K)] : Array.Empty<BlockStep>(),
+        new AttendStep(),
+        new ProjectStep("attn_output.weight", ActivationBuffer.Attention, Xb),
+        new ResidualStep(Xb),
+
+        new NormStep("ffn_norm.weight", X, Xb),
+        new ProjectStep("ffn_gate.weight", Xb, Gate),
+        new ProjectStep("ffn_up.weight", Xb, Up),
+        new GatedActivationStep(GateFunction.Silu),
+        new ProjectStep("ffn_down.weight", Gate, Xb),
+        new ResidualStep(Xb),
+    ];
+}

@@ -1,0 +1,88 @@
+using ModelGen.Kernels.Ops;
+
+namespace ModelGen.Runtime.Engine;
+
+/// <summary>The activation rows a block step reads or writes: each holds one row per token of the batch.</summary>
+public enum ActivationBuffer
+{
+    /// <summary>The residual stream, <c>EmbeddingLength</c> wide.</summary>
+    X,
+
+    /// <summary>A normalised copy of the stream, or a sublayer's output on its way back to it; <c>EmbeddingLength</c> wide.</summary>
+    Xb,
+
+    /// <summary>Queries, <c>QueryLength</c> wide.</summary>
+    Q,
+
+    /// <summary>Keys, <c>KvLength</c> wide.</summary>
+    K,
+
+    /// <summary>Values, <c>KvLength</c> wide.</summary>
+    V,
+
+    /// <summary>The attention heads' output, <c>QueryLength</c> wide.</summary>
+    Attention,
+
+    /// <summary>The feed-forward gate, then the gated activation; <c>FeedForwardLength</c> wide.</summary>
+    Gate,
+
+    /// <summary>The feed-forward up projection, <c>FeedForwardLength</c> wide.</summary>
+    Up,
+}
+
+/// <summary>The nonlinearity of a gated feed-forward: <c>gate = f(gate) * up</c>.</summary>
+public enum GateFunction
+{
+    /// <summary>SiLU, as SwiGLU (llama, qwen).</summary>
+    Silu,
+}
+
+/// <summary>
+/// One operation of a transformer block. An architecture's block is a list of these (<see cref="ArchitectureRules"/>):
+/// the generic engine runs the list (<see cref="Transformer"/>), the model compiler unrolls it into calls, and the
+/// tensors a file must hold are read off it, so the three cannot disagree.
+/// </summary>
+public abstract record BlockStep;
+
+/// <summary><c>To = RmsNorm(From) * Weight</c>, row by row.</summary>
+public sealed record NormStep(string Weight, ActivationBuffer From, ActivationBuffer To) : BlockStep;
+
+/// <summary>RMS norm of each head of <paramref name="Target"/> (queries or keys), in place, with one weight per head dimension.</summary>
+public sealed record HeadNormStep(string Weight, ActivationBuffer Target) : BlockStep;
+
+/// <summary><c>To = Weight · From (+ Bias)</c> for each row.</summary>
+/// <param name="Weight">The matrix, <c>[width(From), width(To)]</c>.</param>
+/// <param name="Bias">A bias vector the file may have, <c>[width(To)]</c>; null when the architecture has none.</param>
+/// <param name="BiasRequired">Whether a file must have <paramref name="Bias"/> (qwen2), or may (llama).</param>
+public sealed record ProjectStep(string Weight, ActivationBuffer From, ActivationBuffer To, string? Bias = null, bool BiasRequired = false) : BlockStep;
+
+/// <summary>
+/// Self-attention: rotate <see cref="ActivationBuffer.Q"/> and <see cref="ActivationBuffer.K"/> by position, cache
+/// keys and values, and attend, into <see cref="ActivationBuffer.Attention"/>.
+/// </summary>
+public sealed record AttendStep : BlockStep;
+
+/// <summary><c>X += From</c>: a sublayer's output joins the residual stream.</summary>
+public sealed record ResidualStep(ActivationBuffer From) : BlockStep;
+
+/// <summary><c>Gate = f(Gate) * Up</c>.</summary>
+public sealed record GatedActivationStep(GateFunction Function) : BlockStep;
+
+/// <summary>
+/// What makes one architecture: how it rotates, and its block as a list of steps. Everything else (hyper-parameter
+/// checks, embedding, output norm and projection) is shared.
+/// </summary>
+/// <param name="Name">Its <c>general.architecture</c>.</param>
+/// <param name="RopeStyle">Which dimensions rotary embedding pairs.</param>
+/// <param name="Block">The steps of every block, in order; block tensors are named without their <c>blk.N.</c> prefix.</param>
+public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOnlyList<BlockStep> Block)
+{
+    /// <summary>The width of a buffer's rows under <paramref name="config"/>.</summary>
+    public static int Width(ActivationBuffer buffer, ModelConfig config) => buffer switch
+    {
+        ActivationBuffer.X or ActivationBuffer.Xb => config.EmbeddingLength,
+        ActivationBuffer.Q or ActivationBuffer.Attention => config.QueryLength,
+        ActivationBuffer.K or ActivationBuffer.V => config.KvLength,
+        _ => config.FeedForwardLength,
+    };
+}
