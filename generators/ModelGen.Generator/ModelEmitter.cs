@@ -323,6 +323,9 @@ internal sealed class ModelEmitter
                     case GatedActivationStep { Function: GateFunction.Silu }:
                         Line($"{Kernels}Ops.Activations.SwiGlu(gate, up);");
                         break;
+                    case GatedActivationStep { Function: GateFunction.GeluTanh }:
+                        Line($"{Kernels}Ops.Gelu.Gate(gate, up);");
+                        break;
                     default:
                         throw new InvalidOperationException($"no code for the step {steps[j]}");
                 }

@@ -13,13 +13,14 @@ public sealed class BaselineTests
 {
     private const string UpdateVariable = "MODELGEN_UPDATE_BASELINES";
 
-    /// <summary>llama with the 32-element path, qwen2's biases, qwen3's query and key norms, and a tied K-quant.</summary>
+    /// <summary>llama with the 32-element path, qwen2's biases, qwen3's query and key norms, a tied K-quant, and gemma3's post-norms and GeGLU.</summary>
     public static TheoryData<string, string, GgmlType, bool> Models => new()
     {
         { "llama-q8_0-micro", "llama", GgmlType.Q8_0, false },
         { "qwen2-q8_0-micro", "qwen2", GgmlType.Q8_0, false },
         { "qwen3-q4_0-micro", "qwen3", GgmlType.Q4_0, false },
         { "llama-q3_k-tied", "llama", GgmlType.Q3_K, true },
+        { "gemma3-q8_0-tied", "gemma3", GgmlType.Q8_0, true },
     };
 
     [Theory]

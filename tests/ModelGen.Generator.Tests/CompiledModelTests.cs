@@ -31,6 +31,9 @@ public sealed class CompiledModelTests
         { "qwen2", GgmlType.Q5_K, true },
         { "qwen3", GgmlType.Q6_K, false },
         { "llama", GgmlType.IQ4_XS, false },
+        { "gemma3", GgmlType.Q8_0, true },
+        { "gemma3", GgmlType.Q4_K, true },
+        { "gemma3", GgmlType.F16, false },
     };
 
     [Theory]
@@ -169,7 +172,7 @@ public sealed class CompiledModelTests
         var other = ModelFiles.Get("llama", GgmlType.Q4_0);
         using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(compiledFrom), compiledFrom, Threads);
         var error = Assert.Throws<UnsupportedModelException>(() => compiled.Load(other));
-        Assert.Equal($"{Path.GetFileName(other)} does not match TestModel: tensor 'token_embd.weight' is q4_0, compiled q8_0", error.Message);
+        Assert.Equal($"{Path.GetFileName(other)} does not match TestModel: tensor 'blk.0.attn_q.weight' is q4_0, compiled q8_0", error.Message);
 
         var qwen = ModelFiles.Get("qwen2", GgmlType.Q8_0);
         error = Assert.Throws<UnsupportedModelException>(() => compiled.Load(qwen));

@@ -24,7 +24,11 @@ internal static class ModelFiles
             if (!Written.TryGetValue(name, out var path))
             {
                 path = Path.Combine(Folder, name);
-                ModelSynthesizer.Write(new SynthesisOptions { Shape = shape, Architecture = architecture, WeightType = type, TiedEmbeddings = tied }, path);
+                // gemma3: a window shorter than the tests' prompts, and global blocks among the windowed ones.
+                ModelSynthesizer.Write(new SynthesisOptions
+                {
+                    Shape = shape, Architecture = architecture, WeightType = type, TiedEmbeddings = tied, SlidingWindow = 8, SlidingWindowPattern = 2,
+                }, path);
                 Written[name] = path;
             }
 

@@ -10,7 +10,7 @@ internal static class SynthCommand
     public static Command Create()
     {
         var shape = new Option<string>("--shape") { Description = "micro, smol-135m, tinyllama-1.1b, llama-7b or tiny", Required = true };
-        var arch = new Option<string>("--arch") { Description = "llama, qwen2 or qwen3", DefaultValueFactory = _ => "llama" };
+        var arch = new Option<string>("--arch") { Description = string.Join(", ", ModelGen.Runtime.Engine.ModelConfig.SupportedArchitectures), DefaultValueFactory = _ => "llama" };
         var type = new Option<string>("--type") { Description = "Weight type of the matrices", DefaultValueFactory = _ => "F32" };
         var donor = new Option<string?>("--vocab-from") { Description = "A GGUF whose vocabulary to use (default: the project's own small vocabulary)" };
         var tied = new Option<bool>("--tied") { Description = "Tie the output projection to the token embedding" };

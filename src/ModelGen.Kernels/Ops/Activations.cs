@@ -64,4 +64,13 @@ public static class Activations
             x[i] += y[i];
         }
     }
+
+    /// <summary><c>x *= factor</c>, as <c>ggml_scale</c>.</summary>
+    public static void Scale(Span<float> x, float factor)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] *= factor;
+        }
+    }
 }

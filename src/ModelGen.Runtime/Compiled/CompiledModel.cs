@@ -155,6 +155,10 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
             }
 
             TFormat.Dequantize(embedding.Row(token), X.AsSpan(t * width, width));
+            if (_config.EmbeddingScale != 1f)
+            {
+                Activations.Scale(X.AsSpan(t * width, width), _config.EmbeddingScale);
+            }
         }
     }
 

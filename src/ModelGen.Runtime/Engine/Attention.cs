@@ -18,7 +18,16 @@ public sealed class Attention
     private const int WorkPerRange = 16 * 1024;
 
     private readonly KvCache _cache;
-    private readonly Rope _rope;
+
+    /// <summary>Each block's rotation: the global one, or the sliding-window blocks' own base.</summary>
+    private readonly Rope[] _ropes;
+
+    /// <summary>Each block's window: positions it attends to, its own included; 0 for all.</summary>
+    private readonly int[] _windows;
+
+    /// <summary>Multiplies the rotated queries (then the scores are not scaled) when the architecture does so; else 1.</summary>
+    private readonly float _queryScale;
+    private readonly float _scoreScale;
     private readonly KernelThreadPool _pool;
     private readonly int _headCount, _kvHeadCount, _headDimension;
     private readonly float[] _ropeCache;
@@ -31,7 +40,18 @@ public sealed class Attention
     public Attention(ModelConfig config, int contextLength, KernelThreadPool pool, int sequenceCount = 1)
     {
         _cache = new KvCache(config.LayerCount, contextLength, config.KvLength, sequenceCount);
-        _rope = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
+        var global = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
+        var local = config.SlidingWindow > 0 ? new Rope(config.RopeDimensions, config.RopeBaseSlidingWindow, 1f, config.RopeStyle) : global;
+        _ropes = new Rope[config.LayerCount];
+        _windows = new int[config.LayerCount];
+        for (int block = 0; block < config.LayerCount; block++)
+        {
+            bool windowed = config.IsSlidingWindowBlock(block);
+            _ropes[block] = windowed ? local : global;
+            _windows[block] = windowed ? config.SlidingWindow : 0;
+        }
+
+        (_queryScale, _scoreScale) = config.Rules.ScalesQueries ? (config.AttentionScale, 1f) : (1f, config.AttentionScale);
         _pool = pool;
         (_headCount, _kvHeadCount, _headDimension) = (config.HeadCount, config.KvHeadCount, config.HeadDimension);
         _ropeCache = new float[config.RopeDimensions];
@@ -48,9 +68,16 @@ public sealed class Attention
         for (int t = 0; t < batch.Count; t++)
         {
             int position = batch.Positions[t], sequence = batch.Sequences[t];
-            _rope.Fill(position, _ropeCache);
-            _rope.Apply(q.Slice(t * qLength, qLength), _headDimension, _ropeCache);
-            _rope.Apply(k.Slice(t * kvLength, kvLength), _headDimension, _ropeCache);
+            var rope = _ropes[block];
+            var query = q.Slice(t * qLength, qLength);
+            rope.Fill(position, _ropeCache);
+            rope.Apply(query, _headDimension, _ropeCache);
+            rope.Apply(k.Slice(t * kvLength, kvLength), _headDimension, _ropeCache);
+            if (_queryScale != 1f)
+            {
+                Activations.Scale(query, _queryScale);
+            }
+
             F16.Quantize(SimdPaths.Best, k.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_cache.Key(block, sequence, position)));
             F16.Quantize(SimdPaths.Best, v.Slice(t * kvLength, kvLength), MemoryMarshal.AsBytes(_valueHalves.AsSpan()));
             _cache.StoreValue(block, sequence, position, _valueHalves);
@@ -98,7 +125,8 @@ public sealed class Attention
         {
             var cache = a._cache;
             int hd = a._headDimension, heads = a._headCount, group = heads / a._kvHeadCount, qLength = heads * hd;
-            float scale = 1.0f / MathF.Sqrt(hd);
+            int window = a._windows[block];
+            float scale = a._scoreScale;
             var scores = ScoreScratch.AsSpan(cache.ContextLength);
             var probabilities = ProbabilityScratch.AsSpan(cache.ContextLength);
             Span<Half> queryHalves = stackalloc Half[hd];
@@ -106,14 +134,16 @@ public sealed class Attention
             for (int item = start; item < end; item++)
             {
                 int t = item / heads, h = item % heads, kvHead = h / group;
-                int sequence = batch.Sequences[t], length = batch.Positions[t] + 1;
+                // A sliding-window block sees the last `window` positions, its own included (llama.cpp's standard SWA mask).
+                int sequence = batch.Sequences[t], seen = batch.Positions[t] + 1;
+                int first = window > 0 ? Math.Max(0, seen - window) : 0, length = seen - first;
 
                 // Scores: the query rounded to F16 (as ggml's mul_mat converts it), widened once, against each cached key.
                 var qHead = new ReadOnlySpan<float>(q + (long)t * qLength + h * hd, hd);
                 F16.Quantize(SimdPaths.Best, qHead, MemoryMarshal.AsBytes(queryHalves));
                 F16.WidenActivations(SimdPaths.Best, queryHalves, query);
                 var s = scores[..length];
-                F16.DotRows(SimdPaths.Best, cache.Keys(block, sequence, length)[(kvHead * hd)..], cache.KvLength, query, s);
+                F16.DotRows(SimdPaths.Best, cache.Keys(block, sequence, seen)[(first * cache.KvLength + kvHead * hd)..], cache.KvLength, query, s);
                 for (int j = 0; j < length; j++)
                 {
                     s[j] *= scale;
@@ -125,7 +155,7 @@ public sealed class Attention
                 F16.Quantize(SimdPaths.Best, s, MemoryMarshal.AsBytes(p));
                 F16.WidenActivations(SimdPaths.Best, p, s);
                 var outHead = new Span<float>(output + (long)t * qLength + h * hd, hd);
-                F16.DotRows(SimdPaths.Best, cache.ValueRows(block, sequence, kvHead * hd, hd, length), cache.ContextLength, s, outHead);
+                F16.DotRows(SimdPaths.Best, cache.ValueRows(block, sequence, kvHead * hd, hd, seen)[first..], cache.ContextLength, s, outHead);
             }
         }
     }

@@ -35,6 +35,9 @@ public enum GateFunction
 {
     /// <summary>SiLU, as SwiGLU (llama, qwen).</summary>
     Silu,
+
+    /// <summary>GELU's tanh approximation, as GeGLU (gemma), looked up from F16 as ggml does.</summary>
+    GeluTanh,
 }
 
 /// <summary>
@@ -69,14 +72,31 @@ public sealed record ResidualStep(ActivationBuffer From) : BlockStep;
 public sealed record GatedActivationStep(GateFunction Function) : BlockStep;
 
 /// <summary>
-/// What makes one architecture: how it rotates, and its block as a list of steps. Everything else (hyper-parameter
-/// checks, embedding, output norm and projection) is shared.
+/// What makes one architecture: how it rotates, its block as a list of steps, and the few switches around them.
+/// Everything else (hyper-parameter checks, embedding, output norm and projection) is shared.
 /// </summary>
 /// <param name="Name">Its <c>general.architecture</c>.</param>
 /// <param name="RopeStyle">Which dimensions rotary embedding pairs.</param>
 /// <param name="Block">The steps of every block, in order; block tensors are named without their <c>blk.N.</c> prefix.</param>
-public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOnlyList<BlockStep> Block)
+/// <param name="ScalesEmbedding">Whether token embeddings are multiplied by √width.</param>
+/// <param name="ScalesQueries">
+/// Whether the attention scale multiplies the rotated queries (the scores then are not scaled), rather than the scores.
+/// </param>
+/// <param name="SlidingWindowPattern">
+/// When the file gives <c>attention.sliding_window</c>: the default period of global blocks (see
+/// <see cref="ModelConfig.IsSlidingWindowBlock"/>); 0 when the architecture has no sliding window.
+/// </param>
+/// <param name="AttentionScaleRule">
+/// The attention scale from (width, heads, head size, blocks), when it is not 1/√head size.
+/// </param>
+public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOnlyList<BlockStep> Block,
+    bool ScalesEmbedding = false, bool ScalesQueries = false, int SlidingWindowPattern = 0,
+    Func<int, int, int, int, float>? AttentionScaleRule = null)
 {
+    /// <summary>The attention scale of a model of these dimensions.</summary>
+    public float AttentionScale(int embedding, int heads, int headDimension, int blocks) =>
+        AttentionScaleRule?.Invoke(embedding, heads, headDimension, blocks) ?? 1f / (float)Math.Sqrt(headDimension);
+
     /// <summary>The width of a buffer's rows under <paramref name="config"/>.</summary>
     public static int Width(ActivationBuffer buffer, ModelConfig config) => buffer switch
     {

@@ -31,7 +31,7 @@ public sealed record ModelOptions
 }
 
 /// <summary>
-/// The generic engine: any supported GGUF (llama, qwen2, qwen3), interpreted at run time. Memory-maps the file,
+/// The generic engine: any supported GGUF (llama, qwen2, qwen3, gemma3), interpreted at run time. Memory-maps the file,
 /// binds and checks its tensors, builds its tokenizer, and generates text. It has one KV cache: its generations run
 /// one at a time (see <see cref="TextGenerator"/>).
 /// </summary>

@@ -3,7 +3,7 @@ using ModelGen.Kernels.Ops;
 
 namespace ModelGen.Runtime.Engine;
 
-/// <summary>The hyper-parameters of a llama, qwen2 or qwen3 model, read from its GGUF metadata and checked.</summary>
+/// <summary>The hyper-parameters of a model of a supported architecture, read from its GGUF metadata and checked.</summary>
 /// <remarks>
 /// One source for the generic engine and the model compiler: the generator compiles this file too, so a file the
 /// engine refuses at load is refused at build time with the same words, and the compiled class's constants are these
@@ -59,6 +59,21 @@ public sealed record ModelConfig
 
     public required RopeStyle RopeStyle { get; init; }
 
+    /// <summary>Positions a sliding-window block attends to, its own included; 0 when every block attends to all.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>With a <see cref="SlidingWindow"/>: every this-many-th block attends globally, the others in the window (0: all in the window).</summary>
+    public int SlidingWindowPattern { get; init; }
+
+    /// <summary>The rotary base of sliding-window blocks (their frequency scale is 1).</summary>
+    public float RopeBaseSlidingWindow { get; init; }
+
+    /// <summary>Factor applied to the token embeddings (gemma's √width); 1 for most architectures.</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+
+    /// <summary>Factor of the attention scores: 1/√head size for most; applied to the queries where the architecture does so.</summary>
+    public float AttentionScale { get; init; }
+
     /// <summary>The architecture's block recipe and rotary style.</summary>
     public ArchitectureRules Rules => KnownArchitectures.Find(Architecture)
         ?? throw new InvalidOperationException($"architecture '{DisplayText.Escape(Architecture)}' has no rules");
@@ -89,7 +104,16 @@ public sealed record ModelConfig
         (nameof(RopeFrequencyScale), RopeFrequencyScale),
         (nameof(RopeDimensions), RopeDimensions),
         (nameof(RopeStyle), RopeStyle),
+        (nameof(SlidingWindow), SlidingWindow),
+        (nameof(SlidingWindowPattern), SlidingWindowPattern),
+        (nameof(RopeBaseSlidingWindow), RopeBaseSlidingWindow),
+        (nameof(EmbeddingScale), EmbeddingScale),
+        (nameof(AttentionScale), AttentionScale),
     ];
+
+    /// <summary>Whether block <paramref name="block"/> attends within the <see cref="SlidingWindow"/>, as llama.cpp's <c>is_swa</c>.</summary>
+    public bool IsSlidingWindowBlock(int block) =>
+        SlidingWindow > 0 && (SlidingWindowPattern == 0 || block % SlidingWindowPattern < SlidingWindowPattern - 1);
 
     /// <summary>
     /// Reads and checks the hyper-parameters; throws <see cref="UnsupportedModelException"/> naming the key and what
@@ -106,7 +130,7 @@ public sealed record ModelConfig
 
         UnsupportedModelException Invalid(string problem) => new(source, problem);
 
-        int Int(string key, int? fallback = null)
+        int Int(string key, int? fallback = null, int minimum = 1)
         {
             var full = $"{arch}.{key}";
             if (!md.TryGetValue(full, out var value))
@@ -119,7 +143,7 @@ public sealed record ModelConfig
                 throw Invalid($"{full} varies per layer, which the engine does not support");
             }
 
-            return (int)md.GetInteger(full, 1, int.MaxValue);
+            return (int)md.GetInteger(full, minimum, int.MaxValue);
         }
 
         float Float(string key, float fallback)
@@ -170,12 +194,19 @@ public sealed record ModelConfig
             ? t.Count
             : Int("vocab_size");
 
+        int layers = Int("block_count");
+        if (md.TryGetSingle($"{arch}.final_logit_softcapping") is { } softcap && softcap != 0)
+        {
+            throw Invalid($"{arch}.final_logit_softcapping is {Number(softcap)}: logit soft-capping is not supported");
+        }
+
+        int window = Int("attention.sliding_window", 0, minimum: 0);
         var config = new ModelConfig
         {
             Architecture = arch,
             Name = md.TryGetString("general.name") ?? Path.GetFileNameWithoutExtension(source),
             EmbeddingLength = embedding,
-            LayerCount = Int("block_count"),
+            LayerCount = layers,
             HeadCount = heads,
             KvHeadCount = kvHeads,
             HeadDimension = headDim,
@@ -187,6 +218,11 @@ public sealed record ModelConfig
             RopeFrequencyScale = scale,
             RopeDimensions = Int("rope.dimension_count", headDim),
             RopeStyle = rules.RopeStyle,
+            SlidingWindow = rules.SlidingWindowPattern > 0 ? window : 0,
+            SlidingWindowPattern = rules.SlidingWindowPattern > 0 && window > 0 ? Int("attention.sliding_window_pattern", rules.SlidingWindowPattern, minimum: 0) : 0,
+            RopeBaseSlidingWindow = rules.SlidingWindowPattern > 0 && window > 0 ? Float("rope.freq_base_swa", 10000f) : 0f,
+            EmbeddingScale = rules.ScalesEmbedding ? (float)Math.Sqrt(embedding) : 1f,
+            AttentionScale = rules.AttentionScale(embedding, heads, headDim, layers),
         };
         config.Check(source, vocabulary);
         return config;
@@ -253,6 +289,11 @@ public sealed record ModelConfig
         if (RopeBase <= 0)
         {
             throw Invalid($"{arch}.rope.freq_base is {Number(RopeBase)}: it must be positive");
+        }
+
+        if (SlidingWindow > 0 && RopeBaseSlidingWindow <= 0)
+        {
+            throw Invalid($"{arch}.rope.freq_base_swa is {Number(RopeBaseSlidingWindow)}: it must be positive");
         }
     }
 

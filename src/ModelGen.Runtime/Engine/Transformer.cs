@@ -6,7 +6,8 @@ using ModelGen.Kernels.Threading;
 namespace ModelGen.Runtime.Engine;
 
 /// <summary>
-/// The generic engine's forward pass for llama, qwen2 and qwen3: shapes and formats come from the file at run time.
+/// The generic engine's forward pass: each block runs its architecture's steps (<see cref="ArchitectureRules.Block"/>)
+/// in order, with shapes and formats from the file at run time.
 /// Processes a batch of tokens: one sequence at consecutive positions (prefill), one token (decode), or tokens of
 /// several sequences at their own positions (continuous batching); buffers are sized once for <see cref="MaxBatch"/>
 /// tokens, so decoding allocates nothing.
@@ -165,6 +166,9 @@ public sealed class Transformer : IDisposable
             case GatedActivationStep { Function: GateFunction.Silu }:
                 Activations.SwiGlu(Rows(ActivationBuffer.Gate, n), Rows(ActivationBuffer.Up, n));
                 break;
+            case GatedActivationStep { Function: GateFunction.GeluTanh }:
+                Gelu.Gate(Rows(ActivationBuffer.Gate, n), Rows(ActivationBuffer.Up, n));
+                break;
             default:
                 throw new NotSupportedException($"the generic engine has no implementation of {bound.Step}");
         }
@@ -203,6 +207,10 @@ public sealed class Transformer : IDisposable
         }
 
         Dequantizer.Row(_w.TokenEmbedding.Type, _w.TokenEmbedding.Row(token), destination);
+        if (_c.EmbeddingScale != 1f)
+        {
+            Activations.Scale(destination, _c.EmbeddingScale);
+        }
     }
 
     private void RmsNormRows(ReadOnlySpan<float> x, Span<float> y, int width, float[] weight)

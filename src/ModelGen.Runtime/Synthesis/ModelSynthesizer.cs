@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ModelGen.Gguf;
+using ModelGen.Runtime.Engine;
 
 namespace ModelGen.Runtime.Synthesis;
 
@@ -8,8 +9,17 @@ public sealed record SynthesisOptions
 {
     public required ModelShape Shape { get; init; }
 
-    /// <summary><c>llama</c>, <c>qwen2</c> or <c>qwen3</c>.</summary>
+    /// <summary>A supported architecture (<see cref="ModelConfig.SupportedArchitectures"/>).</summary>
     public string Architecture { get; init; } = "llama";
+
+    /// <summary>The attention window of an architecture with sliding-window blocks (gemma3); 512 as Gemma 3 270M.</summary>
+    public int SlidingWindow { get; init; } = 512;
+
+    /// <summary>
+    /// With a sliding window: every this-many-th block attends globally, written as <c>attention.sliding_window_pattern</c>;
+    /// 0 leaves the key out, so that the architecture's own period applies (gemma3: 6).
+    /// </summary>
+    public int SlidingWindowPattern { get; init; }
 
     /// <summary>Type of the 2-D weight matrices; norms and biases stay F32 as llama.cpp keeps them.</summary>
     public GgmlType WeightType { get; init; } = GgmlType.F32;
@@ -36,10 +46,8 @@ public static class ModelSynthesizer
     public static void Write(SynthesisOptions options, string path, IProgress<double>? progress = null)
     {
         var arch = options.Architecture;
-        if (arch is not ("llama" or "qwen2" or "qwen3"))
-        {
-            throw new ArgumentException($"unsupported architecture '{arch}': llama, qwen2 or qwen3");
-        }
+        var rules = KnownArchitectures.Find(arch)
+            ?? throw new ArgumentException($"unsupported architecture '{arch}': {string.Join(", ", ModelConfig.SupportedArchitectures)}");
 
         var shape = options.Shape;
         var writer = new GgufWriter();
@@ -62,42 +70,42 @@ public static class ModelSynthesizer
                 .Add($"{arch}.vocab_size", GgufValue.Of((uint)vocabularySize));
         }
 
-        var plan = new List<(string Name, long[] Shape, GgmlType Type, float Scale)>();
-        int dim = shape.EmbeddingLength, kvDim = shape.KvHeadCount * shape.HeadDimension, ffn = shape.FeedForwardLength;
-        var matrixType = options.WeightType;
-        plan.Add(("token_embd.weight", [dim, vocabularySize], matrixType, 1f));
-        for (int b = 0; b < shape.BlockCount; b++)
+        if (rules.SlidingWindowPattern > 0)
         {
-            var p = $"blk.{b}.";
-            plan.Add((p + "attn_norm.weight", [dim], GgmlType.F32, 0f));
-            plan.Add((p + "attn_q.weight", [dim, dim], matrixType, Fan(dim)));
-            plan.Add((p + "attn_k.weight", [dim, kvDim], matrixType, Fan(dim)));
-            plan.Add((p + "attn_v.weight", [dim, kvDim], matrixType, Fan(dim)));
-            if (arch == "qwen2")
+            writer.Add($"{arch}.attention.key_length", GgufValue.Of((uint)shape.HeadDimension))
+                .Add($"{arch}.attention.value_length", GgufValue.Of((uint)shape.HeadDimension))
+                .Add($"{arch}.attention.sliding_window", GgufValue.Of((uint)options.SlidingWindow));
+            if (options.SlidingWindowPattern > 0)
             {
-                plan.Add((p + "attn_q.bias", [dim], GgmlType.F32, 0.1f));
-                plan.Add((p + "attn_k.bias", [kvDim], GgmlType.F32, 0.1f));
-                plan.Add((p + "attn_v.bias", [kvDim], GgmlType.F32, 0.1f));
+                writer.Add($"{arch}.attention.sliding_window_pattern", GgufValue.Of((uint)options.SlidingWindowPattern));
             }
-
-            if (arch == "qwen3")
-            {
-                plan.Add((p + "attn_q_norm.weight", [shape.HeadDimension], GgmlType.F32, 0f));
-                plan.Add((p + "attn_k_norm.weight", [shape.HeadDimension], GgmlType.F32, 0f));
-            }
-
-            plan.Add((p + "attn_output.weight", [dim, dim], matrixType, Fan(dim)));
-            plan.Add((p + "ffn_norm.weight", [dim], GgmlType.F32, 0f));
-            plan.Add((p + "ffn_gate.weight", [dim, ffn], matrixType, Fan(dim)));
-            plan.Add((p + "ffn_up.weight", [dim, ffn], matrixType, Fan(dim)));
-            plan.Add((p + "ffn_down.weight", [ffn, dim], matrixType, Fan(ffn)));
         }
 
-        plan.Add(("output_norm.weight", [dim], GgmlType.F32, 0f));
-        if (!options.TiedEmbeddings)
+        // The tensors are the architecture's own roles (ModelTensors), the optional ones left out.
+        var config = new ModelConfig
         {
-            plan.Add(("output.weight", [dim, vocabularySize], matrixType, Fan(dim)));
-        }
+            Architecture = arch,
+            Name = "",
+            EmbeddingLength = shape.EmbeddingLength,
+            LayerCount = shape.BlockCount,
+            HeadCount = shape.HeadCount,
+            KvHeadCount = shape.KvHeadCount,
+            HeadDimension = shape.HeadDimension,
+            FeedForwardLength = shape.FeedForwardLength,
+            VocabularySize = vocabularySize,
+            ContextLength = shape.ContextLength,
+            RmsEpsilon = 0,
+            RopeBase = 0,
+            RopeFrequencyScale = 1,
+            RopeDimensions = shape.HeadDimension,
+            RopeStyle = rules.RopeStyle,
+        };
+        var plan = ModelTensors.Roles(config, options.TiedEmbeddings).Where(role => role.Required).Select(role => role.Use switch
+        {
+            // Norm weights scatter around 1, biases around 0; matrices are scaled to their fan-in, the embedding not.
+            TensorUse.Vector => (role.Name, role.Shape, GgmlType.F32, role.Name.EndsWith(".bias", StringComparison.Ordinal) ? 0.1f : 0f),
+            _ => (role.Name, role.Shape, options.WeightType, role.Name == ModelTensors.TokenEmbedding ? 1f : Fan((int)role.Shape[0])),
+        }).ToList();
 
         long totalRows = plan.Sum(t => t.Shape.Length == 1 ? 1 : t.Shape[1]), rowsDone = 0;
         foreach (var (name, tensorShape, type, scale) in plan)
@@ -113,7 +121,7 @@ public static class ModelSynthesizer
                 {
                     for (int i = 0; i < values.Length; i++)
                     {
-                        // Norm weights scatter around 1; everything else is a zero-mean sum of uniforms.
+                        // Norm weights (scale 0) scatter around 1; everything else is a zero-mean sum of uniforms.
                         float noise = (float)(rng.NextDouble() + rng.NextDouble() + rng.NextDouble() - 1.5);
                         values[i] = scale == 0f ? 1f + 0.1f * noise : scale * noise;
                     }

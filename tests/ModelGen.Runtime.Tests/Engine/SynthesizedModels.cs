@@ -35,6 +35,10 @@ public sealed class SynthesizedModels : IDisposable
                     WeightType = type,
                     TiedEmbeddings = tied,
                     VocabularyDonor = Path.Combine(SharedData.Vocab, donor),
+
+                    // gemma3: a window far shorter than the tests' prompts, and global blocks among the windowed ones.
+                    SlidingWindow = 8,
+                    SlidingWindowPattern = 2,
                 }, path);
                 _paths[name] = path;
             }
