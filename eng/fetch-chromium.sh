@@ -3,8 +3,8 @@
 # of the chat page (tests/ModelGen.Server.Tests). Packages are only downloaded and unpacked, never installed:
 #   root/                  the packages' files as dpkg-deb -x lays them out
 #   chromium               runs root/usr/lib/chromium/chromium with the unpacked libraries on LD_LIBRARY_PATH
-# What is missing is what apt would install (`apt-get install -s --no-install-recommends chromium`): on a machine that
-# has some of the libraries already, only the others are fetched.
+# Besides chromium and chromium-common, what is fetched is what apt would install (`apt-get install -s
+# --no-install-recommends chromium`): on a machine that has some of the libraries already, only the others.
 # Usage: eng/fetch-chromium.sh DEST
 set -euo pipefail
 dest=${1:?destination folder}
@@ -16,14 +16,12 @@ command -v apt-get >/dev/null || { echo "fetch-chromium: apt-get is needed to fe
 . "$(dirname "$0")/fetch-lib.sh"
 begin_fetch "$dest"
 
-missing() { apt-get install -s -qq --no-install-recommends chromium 2>/dev/null | awk '/^Inst /{print $2}'; }
 # A fresh machine may have no package lists yet (then apt knows no chromium); reading them needs root, as apt does.
-packages=$(missing)
-if ! grep -qx chromium <<<"$packages"; then
-  apt-get update -qq
-  packages=$(missing)
-fi
-grep -qx chromium <<<"$packages" || { echo "fetch-chromium: apt knows no package chromium" >&2; exit 1; }
+apt-cache show chromium >/dev/null 2>&1 || apt-get update -qq
+apt-cache show chromium >/dev/null 2>&1 || { echo "fetch-chromium: apt knows no package chromium" >&2; exit 1; }
+# chromium itself always (installed or not, the browser runs from DEST), and what apt would install with it.
+packages=$( { echo chromium; echo chromium-common;
+  apt-get install -s -qq --no-install-recommends chromium 2>/dev/null | awk '/^Inst /{print $2}'; } | sort -u)
 echo "fetch-chromium: fetching" $packages >&2
 # shellcheck disable=SC2086 # one package name a word
 (cd "$work" && apt-get download -qq $packages)
