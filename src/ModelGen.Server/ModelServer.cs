@@ -42,6 +42,9 @@ public sealed class ModelServer : IAsyncDisposable
     /// <summary>Largest request body: ample for a conversation that fills a long context.</summary>
     private const long MaxRequestBodyBytes = 16 << 20;
 
+    /// <summary>How long stopping waits for responses in progress: a stream may otherwise run until its context is full.</summary>
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
+
     private readonly WebApplication _app;
 
     private ModelServer(WebApplication app, Uri url)
@@ -66,7 +69,8 @@ public sealed class ModelServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             kestrel.Listen(options.Address, options.Port);
         });
-        builder.Services.AddSingleton(model);
+        // Stopping waits this long for responses in progress, then aborts them, which cancels their generations.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         var app = builder.Build();
         var completions = new CompletionEndpoints(model, generator);
         var apiKey = options.ApiKey is { } key ? Encoding.UTF8.GetBytes(key) : null;
