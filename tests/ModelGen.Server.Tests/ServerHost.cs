@@ -42,10 +42,14 @@ internal sealed class ServerHost : IAsyncDisposable
 
     private readonly HttpClient _openAIHttp;
 
-    public static async Task<ServerHost> StartAsync(int parallel = 4, int queue = 16, string? apiKey = null, TimeSpan stepDelay = default)
+    /// <param name="endless">
+    /// Whether the model's end-of-generation tokens are never sampled, so that a reply without a token limit runs until
+    /// the context is full, whatever the sampler draws: for tests that must find a stream still running.
+    /// </param>
+    public static async Task<ServerHost> StartAsync(int parallel = 4, int queue = 16, string? apiKey = null, TimeSpan stepDelay = default, bool endless = false)
     {
         var model = GenericModel.Load(SharedData.TinyModel, new ModelOptions { Threads = 1, ContextLength = Context, Sequences = parallel });
-        var forward = new PacedForwardPass(model, stepDelay);
+        var forward = new PacedForwardPass(model, stepDelay, endless ? model.Tokenizer.EndOfGenerationIds : []);
         var generator = new BatchGenerator(forward, model.Tokenizer, queue);
         var server = await ModelServer.StartAsync(model, generator, new ModelServerOptions { Port = 0, ApiKey = apiKey });
         return new ServerHost(model, forward, generator, server);
@@ -119,6 +123,21 @@ internal static class Expected
         }
     }
 
+    /// <summary>
+    /// Forward passes a reply to <paramref name="message"/> takes to fill the context on an endless server: one for the
+    /// prompt and one for each token after the first.
+    /// </summary>
+    public static int StepsToFillContext(string message)
+    {
+        lock (Gate)
+        {
+            var model = Model.Value;
+            var template = ChatTemplate.Detect(model.ChatTemplate);
+            int prompt = model.Tokenizer.Tokenize(template.Format([new TemplateMessage("user", message)]), addSpecial: true, parseSpecial: true).Length;
+            return ServerHost.Context - prompt;
+        }
+    }
+
     /// <summary>The greedy continuation of a text prompt.</summary>
     public static string Completion(string prompt, int maxTokens)
     {
@@ -130,9 +149,13 @@ internal static class Expected
     }
 }
 
-/// <summary>The model's forward pass, counted and optionally slowed by a fixed delay per batch.</summary>
-internal sealed class PacedForwardPass(IForwardPass model, TimeSpan delay) : IForwardPass
+/// <summary>
+/// The model's forward pass, counted, optionally slowed by a fixed delay per batch, and optionally with some tokens'
+/// logits set to -∞ so that they are never sampled.
+/// </summary>
+internal sealed class PacedForwardPass(IForwardPass model, TimeSpan delay, IReadOnlyList<int> suppressed) : IForwardPass
 {
+    private float[] _logits = [];
     private int _calls;
 
     public int Calls => Volatile.Read(ref _calls);
@@ -156,6 +179,27 @@ internal sealed class PacedForwardPass(IForwardPass model, TimeSpan delay) : IFo
             Thread.Sleep(delay);
         }
 
-        return model.Forward(tokens, positions, sequences, outputs);
+        var logits = model.Forward(tokens, positions, sequences, outputs);
+        if (suppressed.Count == 0)
+        {
+            return logits;
+        }
+
+        if (_logits.Length < logits.Length)
+        {
+            _logits = new float[logits.Length];
+        }
+
+        var copy = _logits.AsSpan(0, logits.Length);
+        logits.CopyTo(copy);
+        for (int row = 0; row < copy.Length; row += VocabularySize)
+        {
+            foreach (int token in suppressed)
+            {
+                copy[row + token] = float.NegativeInfinity;
+            }
+        }
+
+        return copy;
     }
 }
