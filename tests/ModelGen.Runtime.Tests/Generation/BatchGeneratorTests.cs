@@ -127,7 +127,8 @@ public sealed class BatchGeneratorTests
     public async Task A_full_queue_refuses_and_a_cancelled_request_frees_its_slot_at_once()
     {
         using var model = Load(1);
-        using var generator = new BatchGenerator(model, model.Tokenizer, queueCapacity: 1);
+        // 10 ms a step: the running request would take over a second to fill the context, so it is still running when left.
+        using var generator = new BatchGenerator(new SlowForwardPass(model, TimeSpan.FromMilliseconds(10)), model.Tokenizer, queueCapacity: 1);
         var prompt = model.Generator.TokenizePrompt(Prompts[0]);
         var running = generator.Submit(prompt, Options(-1));
         var queued = generator.Submit(prompt, Options(4));
@@ -191,5 +192,29 @@ public sealed class BatchGeneratorTests
         var tooLong = Assert.Throws<PromptTooLongException>(() => generator.Submit(new int[Context], Options(4)));
         Assert.Equal(Context, tooLong.ContextLength);
         Assert.Throws<ArgumentOutOfRangeException>(() => generator.Submit([1, 2], Options(-2)));
+    }
+}
+
+/// <summary>A forward pass that sleeps before each batch, so that a test can act while a generation still runs.</summary>
+internal sealed class SlowForwardPass(IForwardPass model, TimeSpan delay) : IForwardPass
+{
+    public int ContextLength => model.ContextLength;
+
+    public int SequenceCount => model.SequenceCount;
+
+    public int VocabularySize => model.VocabularySize;
+
+    public int MaxBatch => model.MaxBatch;
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int position, bool allLogits = false)
+    {
+        Thread.Sleep(delay);
+        return model.Forward(tokens, position, allLogits);
+    }
+
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
+    {
+        Thread.Sleep(delay);
+        return model.Forward(tokens, positions, sequences, outputs);
     }
 }
