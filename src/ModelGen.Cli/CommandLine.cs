@@ -81,17 +81,17 @@ internal static class CommandLine
     /// <summary>
     /// Loads a model to generate with, reporting what was loaded on stderr: the embedded default model runs as the
     /// class compiled from it (<see cref="ModelgenFortunes"/>) unless another context length is asked for; any other
-    /// file runs on the generic engine.
+    /// file runs on the generic engine. <paramref name="sequences"/> is the number of KV-cache slots (<c>serve --parallel</c>).
     /// </summary>
-    public static ILanguageModel LoadForGeneration(string? path, int threads, int context)
+    public static ILanguageModel LoadForGeneration(string? path, int threads, int context, int sequences = 1)
     {
         if (path is not null || (context != 0 && context != ModelgenFortunes.CacheLength))
         {
-            return Load(path, threads, context);
+            return Load(path, threads, context, sequences);
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var compiled = ModelgenFortunes.Load(DefaultModel.Path, threads);
+        var compiled = ModelgenFortunes.Load(DefaultModel.Path, threads, sequences: sequences);
         Console.Error.WriteLine($"modelgen: {DefaultModel.FileName}: {ModelgenFortunes.ModelName} ({ModelgenFortunes.Architecture}, {ModelgenFortunes.LayerCount} layers, " +
                                 $"dim {ModelgenFortunes.EmbeddingLength}, vocab {ModelgenFortunes.VocabularySize}, context {ModelgenFortunes.CacheLength}), " +
                                 $"compiled into modelgen, loaded in {started.ElapsedMilliseconds} ms");
@@ -99,11 +99,11 @@ internal static class CommandLine
     }
 
     /// <summary>Loads a model on the generic engine, reporting what was loaded on stderr.</summary>
-    public static GenericModel Load(string? path, int threads, int context)
+    public static GenericModel Load(string? path, int threads, int context, int sequences = 1)
     {
         path ??= DefaultModel.Path;
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var model = GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context });
+        var model = GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, Sequences = sequences });
         var c = model.Config;
         Console.Error.WriteLine($"modelgen: {DisplayText.Escape(Path.GetFileName(path))}: {DisplayText.Escape(c.Name)} ({DisplayText.Escape(c.Architecture)}, {c.LayerCount} layers, " +
                                 $"dim {c.EmbeddingLength}, vocab {c.VocabularySize}, context {model.ContextLength}) loaded in {started.ElapsedMilliseconds} ms");

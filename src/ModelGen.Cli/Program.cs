@@ -15,6 +15,7 @@ var root = new RootCommand("ModelGen: compile a GGUF model into C#, run it, and 
     QuantizeCommand.Create(),
     BenchCommand.Create(),
     PublishCommand.Create(),
+    ServeCommand.Create(),
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)

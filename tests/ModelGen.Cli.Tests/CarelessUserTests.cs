@@ -32,6 +32,10 @@ public sealed class CarelessUserTests
     [InlineData("bench -p -1", "modelgen bench: -p must be at least 0; got '-1' (see 'modelgen bench --help')")]
     [InlineData("bench -t 0", "modelgen bench: -t must be between 1 and 1024; got '0' (see 'modelgen bench --help')")]
     [InlineData("quantize a.gguf b.gguf Q4_0 -t 0", "modelgen quantize: -t must be between 1 and 1024; got '0' (see 'modelgen quantize --help')")]
+    [InlineData("serve --parallel 0", "modelgen serve: --parallel must be between 1 and 64; got '0' (see 'modelgen serve --help')")]
+    [InlineData("serve --port 70000", "modelgen serve: --port must be between 0 and 65535; got '70000' (see 'modelgen serve --help')")]
+    [InlineData("serve --host example.com", "modelgen serve: --host must be an IP address or localhost; got 'example.com' (see 'modelgen serve --help')")]
+    [InlineData("serve --queue -1", "modelgen serve: --queue must be at least 0; got '-1' (see 'modelgen serve --help')")]
     public void A_bad_command_line_is_one_line_naming_the_option(string commandLine, string expected)
     {
         var run = CliRunner.Run(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries));
@@ -46,6 +50,17 @@ public sealed class CarelessUserTests
         var run = CliRunner.Run("run", "-p", "hi", "--stop", "");
         Assert.Equal(1, run.ExitCode);
         Assert.Equal("modelgen run: --stop must be a non-empty text; got '' (see 'modelgen run --help')\n", run.StdErr);
+    }
+
+    [Fact]
+    public void Serve_on_a_port_in_use_is_one_line_and_exit_code_1()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var run = CliRunner.Run("serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1, run.ExitCode);
+        Assert.EndsWith($"modelgen: Failed to bind to address http://127.0.0.1:{port}: address already in use.\n", run.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using ModelGen.Runtime.Sampling;
 using ModelGen.Runtime.Tokenization;
 
 namespace ModelGen.Runtime.Generation;
@@ -173,70 +172,44 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     /// </param>
     private IEnumerable<string> Stream(int[] prompt, bool reuseCache, GenerationOptions options, CancellationToken cancellationToken)
     {
-        if (options.MaxTokens < -1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "MaxTokens must be -1 (until the context is full) or at least 0");
-        }
-
         int cachedPrefix = 0;
         while (reuseCache && cachedPrefix < Math.Min(prompt.Length - 1, _cacheLength) && prompt[cachedPrefix] == _cacheTokens[cachedPrefix])
         {
             cachedPrefix++;
         }
 
-        var history = new int[model.ContextLength];
-        prompt.CopyTo(history, 0);
-        int length = prompt.Length;
+        var stats = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix, CachedTokens = cachedPrefix };
+        var continuation = new Continuation(prompt, options, tokenizer, model, stats);
         // Positions from cachedPrefix on are rewritten by this generation: only what it completes is known from now on.
-        _cacheTokens = history;
+        _cacheTokens = continuation.Tokens;
         _cacheLength = cachedPrefix;
-        var sampler = new Sampler(options.Sampling, model.VocabularySize);
-        var detokenizer = new StreamingDetokenizer(tokenizer);
-        var stops = new StopStringFilter(options.StopStrings);
-
-        var stats = Statistics = new GenerationStatistics { PromptTokens = prompt.Length - cachedPrefix, CachedTokens = cachedPrefix };
+        Statistics = stats;
         LastTokens = [];
         options.Started?.Invoke(stats);
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var logits = Prefill(prompt, cachedPrefix, options.PrefillProgress, stats, cancellationToken);
         stats.PrefillTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         started = System.Diagnostics.Stopwatch.GetTimestamp();
-        stats.StopReason = GenerationStopReason.TokenLimit;
-        for (int generated = 0; options.MaxTokens < 0 || generated < options.MaxTokens; generated++)
+        while (true)
         {
             ThrowIfCancelled(stats, cancellationToken);
-            int token = sampler.Sample(logits, history.AsSpan(0, length));
-            if (tokenizer.IsEndOfGeneration(token))
-            {
-                stats.StopReason = GenerationStopReason.EndOfGeneration;
-                break;
-            }
-
-            history[length++] = token;
-            stats.GeneratedTokens++;
-            var (text, stopped) = stops.Push(detokenizer.Append(token));
+            var (text, ended) = continuation.Next(logits);
+            LastTokens = continuation.Generated.ToArray();
             if (text.Length > 0)
             {
                 yield return text;
             }
 
-            LastTokens = history[prompt.Length..length];
-            if (stopped || length == model.ContextLength)
+            if (ended)
             {
-                stats.StopReason = stopped ? GenerationStopReason.StopString : GenerationStopReason.ContextFull;
                 yield break;
             }
 
-            logits = model.Forward(history.AsSpan(length - 1, 1), length - 1);
+            int length = continuation.Length;
+            logits = model.Forward(continuation.Tokens.AsSpan(length - 1, 1), length - 1);
             _cacheLength = length;
             stats.DecodedTokens++;
             stats.DecodeTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        }
-
-        var (rest, _) = stops.Push(detokenizer.Flush(), final: true);
-        if (rest.Length > 0)
-        {
-            yield return rest;
         }
     }
 
