@@ -13,7 +13,8 @@ namespace ModelGen.Cli.Commands;
 /// <summary>
 /// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generated,generic,llama.cpp] [-o md|json|csv]</c>:
 /// a llama-bench-like table of each engine's prefill and decode rates, measured in one process, with the decode roofline
-/// of this machine. <c>generated</c> is the model compiled into its class (built once per model header, then cached).
+/// of this machine, then each engine's cold start (load, first token, peak RSS) measured in fresh processes
+/// (<see cref="BenchColdStart"/>). <c>generated</c> is the model compiled into its class (built once per model header, then cached).
 /// </summary>
 internal static class BenchCommand
 {
