@@ -10,9 +10,10 @@ namespace ModelGen.Benchmarks;
 /// context, batch and thread count, non-flash attention, and prefill and decode through one reused batch.
 /// </summary>
 /// <remarks>
-/// LLamaSharp.Backend.Cpu brings a llama.cpp build of its own, whose libraries have the same sonames as the pinned
-/// reference's (<c>libggml-base.so</c>): whichever loads first would serve both, so the two never share a process.
-/// BenchmarkDotNet runs every case in a process of its own, and a case opens only its engine.
+/// LLamaSharp.Backend.Cpu brings a llama.cpp build of its own (here its avx512 variant), one of whose libraries has
+/// the same soname as the pinned reference's (<c>libggml-base.so</c>). Loaded into one process after the pinned
+/// build had decoded, both sets were mapped and LLamaSharp's logits were the same bits as alone; still, the two need
+/// not share a process here: BenchmarkDotNet runs every case in a process of its own, and a case opens only its engine.
 /// </remarks>
 internal sealed class LLamaSharpEngine : IBenchmarkEngine
 {
