@@ -38,6 +38,13 @@ public sealed class BenchColdStartTests
         }
     }
 
+    [Theory]
+    [InlineData(new[] { 3.0 }, 3.0, 3.0, 3.0)]
+    [InlineData(new[] { 5.0, 1.0, 4.0 }, 4.0, 1.0, 5.0)]
+    [InlineData(new[] { 3.0, 1.0, 2.0, 10.0 }, 2.5, 1.0, 10.0)]
+    public void A_spread_is_the_median_least_and_greatest(double[] samples, double median, double min, double max) =>
+        Assert.Equal(new Commands.Spread(median, min, max), Commands.Spread.Of(samples));
+
     [Fact]
     public void A_generated_child_without_its_library_is_refused_in_one_line()
     {
@@ -111,9 +118,9 @@ public sealed class BenchColdStartTests
         Assert.Contains("cold start: a fresh process to the model loaded, and to the first token's logits (pp8); peak RSS its VmHWM; median (min–max) of 1", table.StdOut);
     }
 
-    private sealed record Spread(double Median, double Min, double Max);
+    private sealed record Figures(double Median, double Min, double Max);
 
-    private static Spread Figure(JsonElement engine, string name) =>
+    private static Figures Figure(JsonElement engine, string name) =>
         new(engine.GetProperty(name + "_median").GetDouble(), engine.GetProperty(name + "_min").GetDouble(), engine.GetProperty(name + "_max").GetDouble());
 
     /// <summary><c>modelgen bench</c> on the tiny model with <paramref name="args"/>, its standard input left open.</summary>
