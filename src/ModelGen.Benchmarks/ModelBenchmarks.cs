@@ -11,9 +11,10 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// Whole models, the comparison of <c>modelgen bench</c> under BenchmarkDotNet: the generated engine (the model
-/// compiled into its class), the generic engine and llama.cpp, on synthetic models of three real shapes
-/// (<see cref="BenchmarkModels"/>), on all cores. Engines are opened by <see cref="BenchCommand.Open"/>, so the
-/// comparison is the one the command makes; what BenchmarkDotNet adds is a process per case and its statistics.
+/// compiled into its class), the generic engine, llama.cpp and LLamaSharp (<see cref="LLamaSharpEngine"/>), on
+/// synthetic models of three real shapes (<see cref="BenchmarkModels"/>), on all cores. Engines are opened by
+/// <see cref="BenchCommand.Open"/>, so the comparison is the one the command makes; what BenchmarkDotNet adds is a
+/// process per case (which also keeps LLamaSharp's llama.cpp build apart from the pinned one) and its statistics.
 /// </summary>
 /// <remarks>
 /// Parameters appear in each case's full name, so <c>--filter</c> narrows by them, e.g.
@@ -39,7 +40,7 @@ public class ModelBenchmarks
     [ParamsSource(nameof(Types))]
     public QuantizationType Type { get; set; }
 
-    [Params("generated", "generic", "llama.cpp")]
+    [Params("generated", "generic", "llama.cpp", "LLamaSharp")]
     public string Engine { get; set; } = "";
 
     [GlobalSetup]
@@ -47,8 +48,11 @@ public class ModelBenchmarks
     {
         var path = BenchmarkModels.Get(ModelShape.Parse(Shape), Type);
 
-        // The context `modelgen bench -p 64 -n 16` opens: the benchmark's tokens and the command's margin.
-        _engine = BenchCommand.Open(Engine, path, Environment.ProcessorCount, PromptTokens + DecodeTokens + 16);
+        // The context `modelgen bench -p 64 -n 16` opens.
+        int context = BenchCommand.ContextLength(PromptTokens, DecodeTokens);
+        _engine = Engine == "LLamaSharp"
+            ? new LLamaSharpEngine(path, Environment.ProcessorCount, context)
+            : BenchCommand.Open(Engine, path, Environment.ProcessorCount, context);
 
         // Random token ids, as llama-bench uses: a synthetic model's output means nothing, so neither does its input.
         var random = new Random(1);

@@ -13,7 +13,8 @@ namespace ModelGen.Cli.Commands;
 /// <summary>
 /// <c>modelgen bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--engine generated,generic,llama.cpp] [-o md|json|csv]</c>:
 /// a llama-bench-like table of each engine's prefill and decode rates, measured in one process, with the decode roofline
-/// of this machine. <c>generated</c> is the model compiled into its class (built once per model header, then cached).
+/// of this machine, then each engine's cold start (load, first token, peak RSS) measured in fresh processes
+/// (<see cref="BenchColdStart"/>). <c>generated</c> is the model compiled into its class (built once per model header, then cached).
 /// </summary>
 internal static class BenchCommand
 {
@@ -31,11 +32,23 @@ internal static class BenchCommand
         var engines = new Option<string>("--engine") { Description = "Comma-separated engines: generated, generic, llama.cpp", DefaultValueFactory = _ => "generic,llama.cpp" };
         var output = new Option<string>("-o", "--output") { Description = "Output format: md (a table), json or csv, as llama-bench's", DefaultValueFactory = _ => "md" }
             .Allow(o => o is "md" or "json" or "csv", "md, json or csv");
-        var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file") { model, prompt, generate, threads, repetitions, engines, output };
+        // The cold-start runs' side of the protocol (BenchColdStart), not for people.
+        var child = new Option<string>("--child") { Hidden = true };
+        var compiled = new Option<string>("--compiled") { Hidden = true };
+        var command = new Command("bench", "Measure prefill and decode speed of each engine on the same file, and its cold start")
+        {
+            model, prompt, generate, threads, repetitions, engines, output, child, compiled,
+        };
         command.SetAction(result => CommandLine.Run(() =>
         {
             var path = result.GetValue(model) ?? DefaultModel.Path;
             int p = result.GetValue(prompt), n = result.GetValue(generate), t = result.GetValue(threads), r = result.GetValue(repetitions);
+            if (result.GetValue(child) is { } childEngine)
+            {
+                BenchColdStart.RunChild(childEngine, path, p, n, t, result.GetValue(compiled));
+                return;
+            }
+
             if (p + n == 0)
             {
                 throw new ArgumentException("bench: -p and -n are both 0, so there is nothing to measure");
@@ -51,7 +64,8 @@ internal static class BenchCommand
             }
 
             var opened = new List<IBenchmarkEngine>();
-            IReadOnlyList<EngineResult> rows;
+            string? compiledAssembly = null;
+            IReadOnlyList<EngineResult> speeds;
             try
             {
                 foreach (var name in result.GetValue(engines)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -59,7 +73,12 @@ internal static class BenchCommand
                     Console.Error.WriteLine($"modelgen: opening {DisplayText.Escape(name)}");
                     try
                     {
-                        opened.Add(Open(name, path, t, p + n + 16));
+                        if (name == "generated")
+                        {
+                            compiledAssembly = GeneratedModel.Build(path, ModelProject.DefaultCacheRoot, Progress.StepsToStderr("building the generated engine"));
+                        }
+
+                        opened.Add(Open(name, path, t, ContextLength(p, n), compiledAssembly));
                     }
                     catch (DllNotFoundException e) when (name == "llama.cpp")
                     {
@@ -73,7 +92,7 @@ internal static class BenchCommand
                     throw new ArgumentException("bench: no engine left to measure");
                 }
 
-                rows = Measure(opened, p, n, r);
+                speeds = Measure(opened, p, n, r);
             }
             catch (Exception e) when (e is MissingMethodException or MissingFieldException or TypeLoadException && opened.Any(engine => engine.Name == "generated"))
             {
@@ -89,6 +108,12 @@ internal static class BenchCommand
                 }
             }
 
+            // After the speed tests, with their engines closed: this process holds no model while the others start.
+            var names = opened.Select(engine => engine.Name).ToArray();
+            Console.Error.WriteLine($"modelgen: starting {string.Join(", ", names)} in fresh processes, in turns");
+            var coldStarts = BenchColdStart.Measure(names, path, p, n, t, compiledAssembly, r);
+
+            var rows = speeds.Select((speed, e) => new BenchRow(speed, coldStarts[e])).ToArray();
             var report = new BenchReport(Path.GetFileName(path), header.TensorBytes, header.ParameterCount, t, p, n, r, bandwidth, weightBytes, rows);
             switch (result.GetValue(output))
             {
@@ -141,13 +166,18 @@ internal static class BenchCommand
     private static long DecodeBytes(GgufHeader header) =>
         header.Tensors.Where(tensor => tensor.Name != "token_embd.weight" || header.FindTensor("output.weight") is null).Sum(tensor => tensor.ByteLength);
 
+    /// <summary>KV cache positions the engines are opened with: the longer test's tokens and a margin.</summary>
+    internal static int ContextLength(int promptTokens, int generatedTokens) => promptTokens + generatedTokens + 16;
+
     /// <summary>
-    /// Opens engine <paramref name="name"/> on <paramref name="path"/>. Internal rather than private so that the
-    /// BenchmarkDotNet suite (ModelGen.Benchmarks) opens each engine exactly as this command does.
+    /// Opens engine <paramref name="name"/> on <paramref name="path"/>; <c>generated</c> from the library
+    /// <paramref name="compiled"/> when given, else from the one built (or found up to date) now. Internal rather than
+    /// private so that the BenchmarkDotNet suite (ModelGen.Benchmarks) opens each engine exactly as this command does.
     /// </summary>
-    internal static IBenchmarkEngine Open(string name, string path, int threads, int context) => name switch
+    internal static IBenchmarkEngine Open(string name, string path, int threads, int context, string? compiled = null) => name switch
     {
-        "generated" => Engine(name, GeneratedModel.Load(path, threads, ModelProject.DefaultCacheRoot, Progress.StepsToStderr("building the generated engine"))),
+        "generated" => Engine(name, GeneratedModel.Load(
+            compiled ?? GeneratedModel.Build(path, ModelProject.DefaultCacheRoot, Progress.StepsToStderr("building the generated engine")), path, threads)),
         "generic" => Engine(name, GenericModel.Load(path, new ModelOptions { Threads = threads, ContextLength = context, BatchSize = 512 })),
         "llama.cpp" => new LlamaCppEngine(LlamaContext.Load(path, context, threads, batchSize: 512)),
         _ => throw new ArgumentException($"--engine: unknown engine '{name}' (generated, generic, llama.cpp)"),

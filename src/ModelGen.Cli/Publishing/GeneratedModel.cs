@@ -9,16 +9,21 @@ namespace ModelGen.Cli.Publishing;
 internal static class GeneratedModel
 {
     /// <summary>
-    /// Builds (or reuses) the model's class and calls its <c>Load(path, threads, memoryBudget, sequences)</c>; the result is also
-    /// <see cref="IDisposable"/>. <paramref name="step"/> is told the build's steps.
+    /// Builds (or brings up to date) the library that compiles <paramref name="model"/> into its class and returns the
+    /// library's path. <paramref name="step"/> is told the build's steps.
     /// </summary>
-    public static IForwardPass Load(string model, int threads, string cacheRoot, Action<string>? step = null)
-    {
-        var built = ModelProject.ForLibrary(model, cacheRoot).Build(step);
+    public static string Build(string model, string cacheRoot, Action<string>? step = null) => ModelProject.ForLibrary(model, cacheRoot).Build(step);
 
+    /// <summary>
+    /// Calls <c>Load(path, threads, memoryBudget, sequences)</c> of the class compiled into <paramref name="assembly"/>
+    /// (what <see cref="Build"/> returned for <paramref name="model"/>); the result is also <see cref="IDisposable"/>.
+    /// Separate from the build, so that a process that only runs the model (the bench's cold starts) pays none.
+    /// </summary>
+    public static IForwardPass Load(string assembly, string model, int threads)
+    {
         // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on.
-        var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(built);
-        var type = assembly.GetType($"{ModelProject.ModelNamespace}.{ModelProject.ModelClass}", throwOnError: true)!;
+        var type = AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.GetFullPath(assembly))
+                       .GetType($"{ModelProject.ModelNamespace}.{ModelProject.ModelClass}", throwOnError: true)!;
         var load = type.GetMethod("Load", [typeof(string), typeof(int), typeof(long), typeof(int)])
                    ?? throw new InvalidOperationException($"{type} has no Load(string, int, long, int)");
         try
