@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels.ArmCheck;
@@ -47,7 +48,7 @@ internal static class ConversionChecks
             convert(SimdPath.Scalar, source.AsSpan(0, length), expected);
             convert(report.Path, source.AsSpan(0, length), actual);
             // Bits, not values: -0 equals 0 and NaN equals NaN as floats.
-            int first = MemoryMarshal.AsBytes(expected.AsSpan()).CommonPrefixLength(MemoryMarshal.AsBytes(actual.AsSpan())) / System.Runtime.CompilerServices.Unsafe.SizeOf<TDestination>();
+            int first = MemoryMarshal.AsBytes(expected.AsSpan()).CommonPrefixLength(MemoryMarshal.AsBytes(actual.AsSpan())) / Unsafe.SizeOf<TDestination>();
             failure ??= first == length ? null : $"length {length}, element {first} ({source[first]}): {actual[first]}, expected {expected[first]}";
             if (length == source.Length)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ModelGen.Kernels.Simd;
 
@@ -181,7 +182,7 @@ internal static class PrimitiveChecks
         {
             var table = new sbyte[16];
             var indices = new byte[16];
-            rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(table.AsSpan()));
+            rng.NextBytes(MemoryMarshal.AsBytes(table.AsSpan()));
             for (int k = 0; k < 16; k++)
             {
                 indices[k] = (byte)rng.Next(16);
@@ -239,7 +240,7 @@ internal static class PrimitiveChecks
         string? failure = null;
         for (int i = 0; i < values.Length; i += 4)
         {
-            var actual = Simd.Int8BlockQuantizer.RoundToInt32(Vector128.Create(values, i));
+            var actual = Int8BlockQuantizer.RoundToInt32(Vector128.Create(values, i));
             actual.CopyTo(results, i);
             for (int k = 0; k < 4; k++)
             {
