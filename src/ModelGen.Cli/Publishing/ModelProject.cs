@@ -62,10 +62,30 @@ internal sealed class ModelProject
                 <IlcInstructionSet>{target.InstructionSet}</IlcInstructionSet>
             {crossLinking}
             """;
-        var project = Create(model, "aot-" + target.Name, properties, cacheRoot);
+        // The dot-product check is C, compiled by the driver that links (clang), and linked as an object, so that its
+        // constructor runs before the runtime's own instruction set check.
+        var dotProductCheck = !target.RequiresDotProduct ? "" : """
+              <Target Name="CompileDotProductCheck" BeforeTargets="LinkNative" Inputs="DotProductCheck.c" Outputs="$(IntermediateOutputPath)DotProductCheck.o">
+                <PropertyGroup>
+                  <DotProductCheckSysRoot Condition="'$(SysRoot)' != ''">--sysroot=&quot;$(SysRoot)&quot;</DotProductCheckSysRoot>
+                </PropertyGroup>
+                <Exec Command="&quot;$(CppCompilerAndLinker)&quot; --target=aarch64-linux-gnu $(DotProductCheckSysRoot) -O2 -fPIC -c DotProductCheck.c -o &quot;$(IntermediateOutputPath)DotProductCheck.o&quot;" />
+              </Target>
+              <ItemGroup>
+                <NativeLibrary Include="$(IntermediateOutputPath)DotProductCheck.o" />
+              </ItemGroup>
+
+            """;
+        var project = Create(model, "aot-" + target.Name, properties, cacheRoot, dotProductCheck);
         foreach (var source in new[] { "Program.cs", "EmbeddedWeights.cs", "ForwardPassEngine.cs", "Npy.cs" })
         {
             WriteIfChanged(Path.Combine(project.Directory, source), ReadTemplate(source));
+        }
+
+        if (target.RequiresDotProduct)
+        {
+            WriteIfChanged(Path.Combine(project.Directory, "DotProductCheck.c"),
+                ReadTemplate("DotProductCheck.c").Replace("MODELGEN_PROGRAM_NAME", project.AssemblyName, StringComparison.Ordinal));
         }
 
         return project;
@@ -106,7 +126,7 @@ internal sealed class ModelProject
         return Path.Combine(output, AssemblyName + ".dll");
     }
 
-    private static ModelProject Create(string model, string kind, string properties, string cacheRoot)
+    private static ModelProject Create(string model, string kind, string properties, string cacheRoot, string targets = "")
     {
         model = Path.GetFullPath(model);
         if (model.Any(c => DisplayText.IsUnsafe(c)))
@@ -141,7 +161,7 @@ internal sealed class ModelProject
                 <ProjectReference Include="{MsBuildValue(repository)}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
                 <AdditionalFiles Include="{MsBuildValue(model)}" ModelGenClass="{ModelClass}" ModelGenNamespace="{ModelNamespace}" />
               </ItemGroup>
-            </Project>
+            {targets}</Project>
             """);
         return project;
     }

@@ -26,6 +26,12 @@ internal sealed record PublishTarget(string Name, string RuntimeIdentifier, stri
 
     private static string HostRuntimeIdentifier => RuntimeInformation.RuntimeIdentifier;
 
+    /// <summary>
+    /// Whether executables for this target need dot product (sdot/udot), which ILCompiler then compiles in unconditionally:
+    /// they are linked with a start-up check that names it on a core without it.
+    /// </summary>
+    public bool RequiresDotProduct => InstructionSet.Split(',').Contains("dotprod");
+
     /// <summary>Whether this target is linked with the linux-arm64 cross toolchain rather than the machine's own linker.</summary>
     public bool IsCrossArm64 => RuntimeIdentifier == "linux-arm64" && HostRuntimeIdentifier == "linux-x64";
 

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ModelGen.Gguf;
+using ModelGen.Kernels.Simd;
 
 namespace ModelGen.Kernels.Formats;
 
@@ -209,6 +210,6 @@ public readonly struct Q8_K : IActivationFormat
         }
 
         static Vector128<int> Round(Vector128<float> scaled) =>
-            Vector128.Min(Vector128.ConvertToInt32(Vector128.Round(scaled)), Vector128.Create(127));
+            Vector128.Min(Int8BlockQuantizer.RoundToInt32(scaled), Vector128.Create(127));
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
@@ -20,6 +21,11 @@ namespace ModelGen.Kernels.Simd;
 /// .NET exposes AVX-512 VNNI only through AVX10.1, and the 128/256-bit VEX encoding through
 /// <see cref="AvxVnni"/>; CPUs that have neither (Zen 4 has AVX512_VNNI but not AVX-VNNI) take the two-instruction
 /// path. The portable fallback widens to int16 and is exact for any input.
+/// </para>
+/// <para>
+/// arm64 has no u8 x s8 product short of I8MM's <c>usdot</c>, but every caller's unsigned quants are below 128 (at
+/// most 63), so there they are s8 as they stand and every step is <see cref="MultiplyAddSigned"/>: <c>sdot</c>, or
+/// widening multiplies and pairwise adds on cores without dot product. Exact products, so the same integers as x86.
 /// </para>
 /// </remarks>
 internal static class ByteDot
@@ -69,6 +75,11 @@ internal static class ByteDot
         if (Ssse3.IsSupported)
         {
             return Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(u, s), Vector128<short>.One);
+        }
+
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return MultiplyAddSigned(u.AsSByte(), s);
         }
 
         return MultiplyAddU8S8Portable(u, s);
@@ -141,6 +152,12 @@ internal static class ByteDot
             return Sse2.MultiplyAddAdjacent(centered, Vector128<short>.One);
         }
 
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            // Both at most 63: the difference is an s8.
+            return MultiplyAddSigned((u - Vector128.Create(center)).AsSByte(), s);
+        }
+
         return MultiplyAddU8S8(u, s) - MultiplyAddU8S8(Vector128.Create(center), s);
     }
 
@@ -175,7 +192,32 @@ internal static class ByteDot
             return MultiplyAddU8S8(Ssse3.Sign(a, a).AsByte(), Ssse3.Sign(b, a));
         }
 
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            // The true products: ggml's where its sign trick is exact, which is everywhere its quantizers reach.
+            return MultiplyAddSigned(a, b);
+        }
+
         return MultiplyAddU8S8(Vector128.Abs(a).AsByte(), CopySign(b, a));
+    }
+
+    /// <summary>
+    /// Sums of four adjacent <c>a[i]*b[i]</c> products (s8 x s8) in int32 lanes, exact for any input, on arm64:
+    /// <c>sdot</c> where the core has dot product (ARMv8.2-A's DotProd; Cortex-A55/A76, Neoverse N1), else
+    /// <c>smull</c>/<c>smull2</c> (eight int16 products each, at most 2^14 in magnitude), <c>saddlp</c> (adjacent
+    /// pairs into int32) and one <c>addp</c> (adjacent pairs of those).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> MultiplyAddSigned(Vector128<sbyte> a, Vector128<sbyte> b)
+    {
+        if (Dp.IsSupported)
+        {
+            return Dp.DotProduct(Vector128<int>.Zero, a, b);
+        }
+
+        var lower = AdvSimd.MultiplyWideningLower(a.GetLower(), b.GetLower());
+        var upper = AdvSimd.MultiplyWideningUpper(a, b);
+        return AdvSimd.Arm64.AddPairwise(AdvSimd.AddPairwiseWidening(lower), AdvSimd.AddPairwiseWidening(upper));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using ModelGen.Kernels.Formats;
 
 namespace ModelGen.Kernels.Simd;
@@ -122,13 +123,26 @@ internal static class Int8BlockQuantizer
 
     private static float MaxAcross(Vector128<float> x)
     {
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return AdvSimd.Arm64.MaxAcross(x).ToScalar();
+        }
+
         x = Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
         x = Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2)));
         return x.ToScalar();
     }
 
     // Round to nearest even, then convert: the product never exceeds 127 in magnitude by more than rounding error.
-    private static Vector128<int> Round(Vector128<float> x) => Vector128.ConvertToInt32(Vector128.Round(x));
+    private static Vector128<int> Round(Vector128<float> x) => RoundToInt32(x);
+
+    /// <summary>
+    /// Each lane rounded to the nearest integer, ties to even, for lanes well inside the int32 range: <c>fcvtns</c>
+    /// on arm64, one instruction for the two (round, convert) elsewhere.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> RoundToInt32(Vector128<float> x) =>
+        AdvSimd.IsSupported ? AdvSimd.ConvertToInt32RoundToEven(x) : Vector128.ConvertToInt32(Vector128.Round(x));
 
     private static Vector256<int> Round(Vector256<float> x) => Vector256.ConvertToInt32(Vector256.Round(x));
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
@@ -28,7 +29,9 @@ internal static class PackedQuants
     {
         var bytes = Vector128.LoadUnsafe(ref packed);
         var mask = Vector128.Create((byte)0x0F);
-        return (bytes & mask, (bytes.AsUInt16() >> 4).AsByte() & mask);
+
+        // arm64 shifts bytes (ushr .16b), which x86 emulates with a word shift and a mask.
+        return (bytes & mask, AdvSimd.IsSupported ? AdvSimd.ShiftRightLogical(bytes, 4) : (bytes.AsUInt16() >> 4).AsByte() & mask);
     }
 
     /// <summary>
@@ -108,10 +111,12 @@ internal static class PackedQuants
     public static Vector128<sbyte> Lookup(Vector128<sbyte> table, Vector128<byte> indices) =>
         Shuffle(table.AsByte(), indices).AsSByte();
 
-    /// <summary>A byte shuffle within 16 bytes, indices 0 to 15: <c>pshufb</c> where there is one.</summary>
+    /// <summary>A byte shuffle within 16 bytes, indices 0 to 15: <c>pshufb</c> or <c>tbl</c> where there is one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Shuffle(Vector128<byte> bytes, Vector128<byte> indices) =>
-        Ssse3.IsSupported ? Ssse3.Shuffle(bytes, indices) : Vector128.Shuffle(bytes, indices);
+    internal static Vector128<byte> Shuffle(Vector128<byte> bytes, Vector128<byte> indices) =>
+        Ssse3.IsSupported ? Ssse3.Shuffle(bytes, indices) :
+        AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.VectorTableLookup(bytes, indices) :
+        Vector128.Shuffle(bytes, indices);
 
     /// <summary>One 5-bit quant of Q5_0/Q5_1: its nibble from <paramref name="packed"/>, its fifth bit from <paramref name="high"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
@@ -50,6 +51,11 @@ internal static class ScaledByteDot
             return Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(u, s), scales);
         }
 
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return ByteDot.MultiplyAddU8S8(u, s) * (scales.AsInt32() >> 16);
+        }
+
         return MultiplyAddU8S8Portable(u, s, scales);
     }
 
@@ -86,6 +92,11 @@ internal static class ScaledByteDot
         if (Ssse3.IsSupported)
         {
             return MultiplyAddU8S8(Ssse3.Sign(a, a).AsByte(), Ssse3.Sign(b, a), scales);
+        }
+
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return ByteDot.MultiplyAddSigned(a, b) * (scales.AsInt32() >> 16);
         }
 
         return MultiplyAddS8S8Portable(a, b, scales);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
@@ -34,7 +35,9 @@ internal static class SubBlockScales
     public static Vector128<short> Broadcast(Vector128<short> scales, int index)
     {
         var control = Vector128.Create((ushort)(2 * index | (2 * index + 1) << 8)).AsByte();
-        return Ssse3.IsSupported ? Ssse3.Shuffle(scales.AsByte(), control).AsInt16() : Vector128.Shuffle(scales, Vector128.Create((short)index));
+        return Ssse3.IsSupported || AdvSimd.Arm64.IsSupported
+            ? PackedQuants.Shuffle(scales.AsByte(), control).AsInt16()
+            : Vector128.Shuffle(scales, Vector128.Create((short)index));
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels.Simd;
@@ -26,6 +27,12 @@ internal static class WordDot
         if (Sse2.IsSupported)
         {
             return Sse2.MultiplyAddAdjacent(a, b);
+        }
+
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            // smull, smull2, addp; the one inexact case wraps to int.MinValue, as pmaddwd's does.
+            return AdvSimd.Arm64.AddPairwise(AdvSimd.MultiplyWideningLower(a.GetLower(), b.GetLower()), AdvSimd.MultiplyWideningUpper(a, b));
         }
 
         return MultiplyAddPortable(a, b);
