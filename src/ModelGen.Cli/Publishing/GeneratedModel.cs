@@ -14,9 +14,10 @@ internal static class GeneratedModel
     /// </summary>
     public static IForwardPass Load(string model, int threads, string cacheRoot, Action<string>? step = null)
     {
-        var built = ModelProject.ForLibrary(model, cacheRoot).Build(step);
+        var built = ModelProject.ForLibrary(model, cacheRoot, ModelGenSource.OfThisModelgen).Build(step);
 
-        // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on.
+        // The library references ModelGen.Runtime by name, so it binds to the runtime this process already runs on
+        // (the same assembly, whether the library was built against the checkout's project or the package's copy).
         var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(built);
         var type = assembly.GetType($"{ModelProject.ModelNamespace}.{ModelProject.ModelClass}", throwOnError: true)!;
         var load = type.GetMethod("Load", [typeof(string), typeof(int), typeof(long)])
