@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using ModelGen.Runtime.Engine;
@@ -15,6 +16,36 @@ namespace ModelGen.Publish.Tests;
 public sealed partial class InstalledToolTests(InstalledTool tool) : IClassFixture<InstalledTool>
 {
     private const string Prompt = "Once upon a time";
+
+    [Fact]
+    public void The_packages_carry_documentation_a_readme_and_the_licence_and_the_tool_carries_the_library()
+    {
+        var packages = Directory.GetFiles(tool.Feed, "*.nupkg").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(2, packages.Length);
+        var (libraryPackage, toolPackage) = packages[0]!.StartsWith("ModelGen.Tool.", StringComparison.Ordinal) ? (packages[1]!, packages[0]!) : (packages[0]!, packages[1]!);
+        Assert.StartsWith("ModelGen.Tool.", toolPackage);
+
+        var library = Entries(libraryPackage);
+        var assemblies = library.Where(e => e.StartsWith("lib/net10.0/", StringComparison.Ordinal) && e.EndsWith(".dll", StringComparison.Ordinal)).ToArray();
+        Assert.Contains("lib/net10.0/ModelGen.Runtime.dll", assemblies);
+        foreach (var assembly in assemblies)
+        {
+            Assert.Contains(Path.ChangeExtension(assembly, ".xml"), library);
+        }
+
+        Assert.Contains("analyzers/dotnet/cs/ModelGen.Generator.dll", library);
+        var installable = Entries(toolPackage);
+        foreach (var entries in new[] { library, installable })
+        {
+            Assert.Contains("README.md", entries);
+            Assert.Contains("LICENSE", entries);
+        }
+
+        // The library's very package, as the feed folder beside modelgen.dll.
+        Assert.Equal("tools/net10.0/any/packages/" + libraryPackage, Assert.Single(installable, e => e.Contains("/packages/", StringComparison.Ordinal)));
+        Assert.Contains("tools/net10.0/any/models/modelgen-fortunes.gguf", installable);
+        Assert.Contains("tools/net10.0/any/ModelGen.Runtime.xml", installable);
+    }
 
     [Fact]
     public void Run_right_after_install_prints_what_the_checkouts_modelgen_prints()
@@ -105,6 +136,12 @@ public sealed partial class InstalledToolTests(InstalledTool tool) : IClassFixtu
         var lines = run.StdOut.Split('\n', 2);
         Assert.Equal(generic.Config.EmbeddingLength.ToString(CultureInfo.InvariantCulture), lines[0]);
         Assert.NotEqual("", lines[1].Trim());
+    }
+
+    private string[] Entries(string package)
+    {
+        using var zip = ZipFile.OpenRead(Path.Combine(tool.Feed, package));
+        return zip.Entries.Select(e => e.FullName).ToArray();
     }
 
     [GeneratedRegex(@"```(?<language>\w+)\n(?<code>.*?)```", RegexOptions.Singleline)]
