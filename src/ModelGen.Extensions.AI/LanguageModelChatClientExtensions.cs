@@ -3,6 +3,7 @@ using ModelGen.Runtime.Generation;
 
 namespace ModelGen.Extensions.AI;
 
+/// <summary>Makes any ModelGen model a Microsoft.Extensions.AI chat client: <c>model.AsChatClient()</c>.</summary>
 public static class LanguageModelChatClientExtensions
 {
     /// <summary>

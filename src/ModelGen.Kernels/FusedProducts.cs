@@ -17,10 +17,17 @@ public static unsafe partial class MatrixKernels
     /// over the rows of all three.
     /// </summary>
     /// <param name="x">Activation rows of the matrices' common column count, one after another.</param>
+    /// <param name="w0">The first matrix.</param>
+    /// <param name="y0">The first result: for each activation row, one value per row of <paramref name="w0"/>.</param>
+    /// <param name="w1">The second matrix.</param>
+    /// <param name="y1">The second result, as <paramref name="y0"/>.</param>
+    /// <param name="w2">The third matrix.</param>
+    /// <param name="y2">The third result, as <paramref name="y0"/>.</param>
     /// <param name="scratch">
     /// At least the sum of <see cref="ActivationBytes{TActivation}"/>(columns, activation rows) over the distinct
     /// activation formats.
     /// </param>
+    /// <param name="pool">The workers the rows are shared among; <see langword="null"/> for the calling thread alone.</param>
     public static void MatMul<TWeight0, TActivation0, TWeight1, TActivation1, TWeight2, TActivation2>(
         ReadOnlySpan<float> x,
         in WeightMatrix w0,
@@ -87,9 +94,12 @@ public static unsafe partial class MatrixKernels
     /// <see cref="Activations.SwiGlu"/> of the two products computes it, in one dispatch over the hidden features.
     /// </summary>
     /// <param name="x">Activation rows of the matrices' common column count, one after another.</param>
+    /// <param name="gate">The gate matrix, whose products go through SiLU.</param>
+    /// <param name="up">The up matrix, with as many rows as <paramref name="gate"/>.</param>
     /// <param name="hidden">The result: for each activation row, one value per gate row.</param>
     /// <param name="upOutput">Where the up projection goes before it is multiplied in; as long as <paramref name="hidden"/>.</param>
     /// <param name="scratch">At least <see cref="ActivationBytes{TActivation}"/>(columns, activation rows) per distinct activation format.</param>
+    /// <param name="pool">The workers the hidden features are shared among; <see langword="null"/> for the calling thread alone.</param>
     public static void MatMulSwiGlu<TGate, TGateActivation, TUp, TUpActivation>(
         ReadOnlySpan<float> x,
         in WeightMatrix gate,

@@ -49,9 +49,10 @@ internal static class PublishCommand
 
             var started = Stopwatch.StartNew();
             var step = Progress.StepsToStderr("publish");
-            var toolchain = target.IsCrossArm64 ? Arm64Toolchain.Ensure(step) : null;
+            var source = ModelGenSource.OfThisModelgen;
+            var toolchain = target.IsCrossArm64 ? Arm64Toolchain.Ensure(source, ModelProject.DefaultCacheRoot, step) : null;
             step("writing the project");
-            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot, toolchain);
+            var project = ModelProject.ForExecutable(path, target, ModelProject.DefaultCacheRoot, source, toolchain);
             Console.Error.WriteLine($"modelgen: publishing {DisplayText.Escape(Path.GetFileName(path))} NativeAOT for {target.Name} ({DisplayText.Escape(project.Directory)})");
             var built = project.Publish(step);
 

@@ -4,8 +4,9 @@ namespace ModelGen.Cli.Publishing;
 
 /// <summary>
 /// What NativeAOT links linux-arm64 executables with on linux-x64: a clang driver that uses Debian's ld.lld, and a
-/// sysroot of Debian's arm64 glibc and libgcc. The repository's <c>eng/fetch-arm64-toolchain.sh</c> unpacks them into
-/// its <c>.cache</c> the first time they are needed; nothing is installed on the machine.
+/// sysroot of Debian's arm64 glibc and libgcc. <c>eng/fetch-arm64-toolchain.sh</c> unpacks them the first time they
+/// are needed, into the checkout's <c>.cache</c> or, from the installed tool, modelgen's cache folder; nothing is
+/// installed on the machine.
 /// </summary>
 internal sealed class Arm64Toolchain
 {
@@ -19,14 +20,14 @@ internal sealed class Arm64Toolchain
     /// <summary>The root that <c>--sysroot</c> names: arm64 libraries under usr/aarch64-linux-gnu, as Debian's cross packages put them.</summary>
     public string SysRoot => Path.Combine(Directory, "sysroot");
 
-    /// <summary>The toolchain, fetched first if this repository has not fetched it yet.</summary>
-    public static Arm64Toolchain Ensure(Action<string>? step = null)
+    /// <summary>The toolchain where <paramref name="source"/> keeps it, fetched first if it is not there yet.</summary>
+    public static Arm64Toolchain Ensure(ModelGenSource source, string cacheRoot, Action<string>? step = null)
     {
-        var directory = BuildSettings.Arm64ToolchainDirectory.TrimEnd('/');
+        var (directory, script) = source.Arm64Toolchain(cacheRoot);
         if (!File.Exists(Path.Combine(directory, ".complete")))
         {
-            step?.Invoke("fetching the linux-arm64 toolchain (Debian packages into .cache)");
-            Fetch(Path.Combine(BuildSettings.RepositoryRoot, "eng", "fetch-arm64-toolchain.sh"), directory);
+            step?.Invoke($"fetching the linux-arm64 toolchain (Debian packages into {directory})");
+            Fetch(script, directory);
         }
 
         return new Arm64Toolchain(directory);
@@ -36,7 +37,7 @@ internal sealed class Arm64Toolchain
     {
         if (!File.Exists(script))
         {
-            throw new NotSupportedException($"cross-linking linux-arm64 needs {script}, which the ModelGen sources modelgen was built from no longer have");
+            throw new NotSupportedException($"cross-linking linux-arm64 needs {script}, which is missing");
         }
 
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };

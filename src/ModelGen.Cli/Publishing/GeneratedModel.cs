@@ -12,7 +12,7 @@ internal static class GeneratedModel
     /// Builds (or brings up to date) the library that compiles <paramref name="model"/> into its class and returns the
     /// library's path. <paramref name="step"/> is told the build's steps.
     /// </summary>
-    public static string Build(string model, string cacheRoot, Action<string>? step = null) => ModelProject.ForLibrary(model, cacheRoot).Build(step);
+    public static string Build(string model, string cacheRoot, Action<string>? step = null) => ModelProject.ForLibrary(model, cacheRoot, ModelGenSource.OfThisModelgen).Build(step);
 
     /// <summary>
     /// Calls <c>Load(path, threads, memoryBudget, sequences)</c> of the class compiled into <paramref name="assembly"/>

@@ -10,6 +10,7 @@ namespace ModelGen.Cli.Publishing;
 /// A project that compiles one GGUF file into its model class (the file is an AdditionalFile, as in any app using
 /// ModelGen): a NativeAOT executable for <c>modelgen publish</c>, or a library the JIT runs for <c>modelgen bench</c>.
 /// Projects live in a cache folder per model header and kind, so that building the same model again is incremental.
+/// ModelGen itself comes from a <see cref="ModelGenSource"/>: the package the installed tool carries, or the checkout.
 /// </summary>
 internal sealed class ModelProject
 {
@@ -18,10 +19,11 @@ internal sealed class ModelProject
 
     public const string ModelClass = "CompiledModel";
 
-    private ModelProject(string directory, string assemblyName)
+    private ModelProject(string directory, string assemblyName, ModelGenSource source)
     {
         Directory = directory;
         AssemblyName = assemblyName;
+        Source = source;
     }
 
     /// <summary>The project folder.</summary>
@@ -30,13 +32,16 @@ internal sealed class ModelProject
     /// <summary>The built assembly's name: the model file's name without extension.</summary>
     public string AssemblyName { get; }
 
+    /// <summary>Where the project takes ModelGen from.</summary>
+    public ModelGenSource Source { get; }
+
     private string ProjectFile => Path.Combine(Directory, AssemblyName + ".csproj");
 
     /// <summary>
     /// Writes an executable project for <paramref name="model"/> that publishes NativeAOT for <paramref name="target"/>,
     /// linked with <paramref name="toolchain"/> when the target is linux-arm64 and this machine is not.
     /// </summary>
-    public static ModelProject ForExecutable(string model, PublishTarget target, string cacheRoot, Arm64Toolchain? toolchain = null)
+    public static ModelProject ForExecutable(string model, PublishTarget target, string cacheRoot, ModelGenSource source, Arm64Toolchain? toolchain = null)
     {
         if (target.IsCrossArm64 && toolchain is null)
         {
@@ -76,10 +81,10 @@ internal sealed class ModelProject
               </ItemGroup>
 
             """;
-        var project = Create(model, "aot-" + target.Name, properties, cacheRoot, dotProductCheck);
-        foreach (var source in new[] { "Program.cs", "EmbeddedWeights.cs", "ForwardPassEngine.cs", "Npy.cs" })
+        var project = Create(model, "aot-" + target.Name, properties, cacheRoot, source, dotProductCheck);
+        foreach (var file in new[] { "Program.cs", "EmbeddedWeights.cs", "ForwardPassEngine.cs", "Npy.cs" })
         {
-            WriteIfChanged(Path.Combine(project.Directory, source), ReadTemplate(source));
+            WriteIfChanged(Path.Combine(project.Directory, file), ReadTemplate(file));
         }
 
         if (target.RequiresDotProduct)
@@ -92,11 +97,11 @@ internal sealed class ModelProject
     }
 
     /// <summary>Writes a library project for <paramref name="model"/> for the JIT, as the benchmark loads it.</summary>
-    public static ModelProject ForLibrary(string model, string cacheRoot) =>
+    public static ModelProject ForLibrary(string model, string cacheRoot, ModelGenSource source) =>
         Create(model, "jit", $"""
                     <OutputType>Library</OutputType>
                     <TargetFramework>{BuildSettings.TargetFramework}</TargetFramework>
-            """, cacheRoot);
+            """, cacheRoot, source);
 
     /// <summary>The default cache: <c>$XDG_CACHE_HOME/modelgen</c>, else <c>~/.cache/modelgen</c>.</summary>
     public static string DefaultCacheRoot =>
@@ -111,7 +116,7 @@ internal sealed class ModelProject
     public string Publish(Action<string>? step = null)
     {
         var output = Path.Combine(Directory, "publish");
-        Dotnet(step, "publish", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-aot");
+        Dotnet(step, ["publish", ProjectFile, "-c", "Release", "-o", output, .. BuildSlot("modelgen-aot")]);
         return Path.Combine(output, AssemblyName);
     }
 
@@ -122,11 +127,17 @@ internal sealed class ModelProject
     public string Build(Action<string>? step = null)
     {
         var output = Path.Combine(Directory, "build");
-        Dotnet(step, "build", ProjectFile, "-c", "Release", "-o", output, "-p:ModelGenBuildSlot=modelgen-jit");
+        Dotnet(step, ["build", ProjectFile, "-c", "Release", "-o", output, .. BuildSlot("modelgen-jit")]);
         return Path.Combine(output, AssemblyName + ".dll");
     }
 
-    private static ModelProject Create(string model, string kind, string properties, string cacheRoot, string targets = "")
+    /// <summary>
+    /// The checkout's projects build into a slot of their own (artifacts/slot-NAME), so that a compiled model's build
+    /// does not write over the outputs modelgen itself runs from.
+    /// </summary>
+    private string[] BuildSlot(string name) => Source is ModelGenSource.Checkout ? [$"-p:ModelGenBuildSlot={name}"] : [];
+
+    private static ModelProject Create(string model, string kind, string properties, string cacheRoot, ModelGenSource source, string targets = "")
     {
         model = Path.GetFullPath(model);
         if (model.Any(c => DisplayText.IsUnsafe(c)))
@@ -137,28 +148,38 @@ internal sealed class ModelProject
         var name = AssemblyNameOf(model);
         var directory = Path.Combine(cacheRoot, $"{name}-{HeaderDigest(model)}", kind);
         System.IO.Directory.CreateDirectory(directory);
-        var repository = BuildSettings.RepositoryRoot;
-        if (!File.Exists(Path.Combine(repository, "src/ModelGen.Runtime/ModelGen.Runtime.csproj")))
-        {
-            throw new NotSupportedException($"compiling a model needs the ModelGen sources modelgen was built from, and {repository} no longer has them");
-        }
 
-        var project = new ModelProject(directory, name);
+        // The package brings the runtime, the generator, and the props that show the generator the AdditionalFile's
+        // metadata; from the checkout, the projects are referenced one by one and the props imported.
+        var (import, feed, references) = source switch
+        {
+            ModelGenSource.Package package => (
+                "",
+                $"    <RestoreAdditionalProjectSources>{MsBuildValue(package.Feed)}</RestoreAdditionalProjectSources>\n",
+                $"    <PackageReference Include=\"ModelGen\" Version=\"{MsBuildValue(package.Version)}\" />"),
+            ModelGenSource.Checkout checkout => (
+                $"  <Import Project=\"{MsBuildValue(checkout.RepositoryRoot)}/src/ModelGen/buildTransitive/ModelGen.props\" />\n",
+                "",
+                $"""
+                    <ProjectReference Include="{MsBuildValue(checkout.RepositoryRoot)}/src/ModelGen.Runtime/ModelGen.Runtime.csproj" />
+                    <ProjectReference Include="{MsBuildValue(checkout.RepositoryRoot)}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                """),
+            _ => throw new UnreachableException(),
+        };
+        var project = new ModelProject(directory, name, source);
         WriteIfChanged(project.ProjectFile, $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <!-- Written by modelgen: the model compiled into {ModelNamespace}.{ModelClass}. -->
-              <Import Project="{MsBuildValue(repository)}/src/ModelGen/buildTransitive/ModelGen.props" />
-              <PropertyGroup>
+            {import}  <PropertyGroup>
             {properties}
                 <AssemblyName>{name}</AssemblyName>
                 <RootNamespace>{ModelNamespace}</RootNamespace>
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <InvariantGlobalization>true</InvariantGlobalization>
-              </PropertyGroup>
+            {feed}  </PropertyGroup>
               <ItemGroup>
-                <ProjectReference Include="{MsBuildValue(repository)}/src/ModelGen.Runtime/ModelGen.Runtime.csproj" />
-                <ProjectReference Include="{MsBuildValue(repository)}/generators/ModelGen.Generator/ModelGen.Generator.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+            {references}
                 <AdditionalFiles Include="{MsBuildValue(model)}" ModelGenClass="{ModelClass}" ModelGenNamespace="{ModelNamespace}" />
               </ItemGroup>
             {targets}</Project>
@@ -233,7 +254,7 @@ internal sealed class ModelProject
         return reader.ReadToEnd();
     }
 
-    private static void Dotnet(Action<string>? step, params string[] args)
+    private static void Dotnet(Action<string>? step, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
 
@@ -285,10 +306,14 @@ internal sealed class ModelProject
     }
 }
 
-/// <summary>Where modelgen was built from, recorded at build time: the projects a compiled model builds against.</summary>
+/// <summary>Where modelgen was built from, recorded at build time: what a compiled model builds against.</summary>
 internal static class BuildSettings
 {
+    /// <summary>The checkout modelgen was built in (<see cref="ModelGenSource.Checkout"/>).</summary>
     public static string RepositoryRoot => Metadata("ModelGenRepositoryRoot");
+
+    /// <summary>The version of the ModelGen package the packed tool carries (<see cref="ModelGenSource.Package"/>).</summary>
+    public static string PackageVersion => Metadata("ModelGenPackageVersion");
 
     public static string TargetFramework => Metadata("ModelGenTargetFramework");
 

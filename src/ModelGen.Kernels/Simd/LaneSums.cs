@@ -5,7 +5,7 @@ namespace ModelGen.Kernels.Simd;
 
 /// <summary>
 /// Horizontal sums in one fixed order, the pairwise tree: adjacent lanes, then adjacent pairs, then quads, and so on.
-/// <see cref="Of(Vector512{float})"/> sums one vector; <see cref="Of(Span{Vector512{float}})"/> sums a vector's worth
+/// <see cref="Of(Vector512{float})"/> sums one vector; <see cref="Of(ReadOnlySpan{Vector512{float}})"/> sums a vector's worth
 /// of vectors at once (lane r of the result is the sum of vector r's lanes), each level folding two vectors into one
 /// that holds both vectors' sums over twice as many lanes, for a few instructions per vector rather than a dozen.
 /// </summary>

@@ -59,6 +59,10 @@ internal static partial class Q8PairedKernels<TFormat>
     }
 
     /// <summary>Lane r: <see cref="Dot512"/> of weight row r, <paramref name="stride"/> bytes after row r - 1, with <paramref name="a"/>.</summary>
+    /// <param name="w">The first weight row's blocks.</param>
+    /// <param name="stride">Bytes from one weight row to the next.</param>
+    /// <param name="a">The activation row's blocks.</param>
+    /// <param name="blocks">Blocks in a row.</param>
     /// <param name="prepared">The whole groups of <paramref name="a"/>, as <see cref="Prepare"/> lays them out.</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]

@@ -12,7 +12,7 @@ namespace ModelGen.Kernels.Simd;
 /// ones applies them for free.
 /// </summary>
 /// <remarks>
-/// <paramref name="scales"/> holds the scale of int32 lane <c>i</c> in both of its int16 halves (the kernels build
+/// <c>scales</c> holds the scale of int32 lane <c>i</c> in both of its int16 halves (the kernels build
 /// it by broadcasting 16-bit scales). Callers guarantee that no pair of products leaves [-32768, 32767], so that
 /// <c>pmaddubsw</c>'s saturation never happens; the products of a 6-bit quant and an int8 are at most 2*63*128.
 /// </remarks>

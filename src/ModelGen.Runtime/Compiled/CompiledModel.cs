@@ -81,7 +81,7 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     /// <summary>The model's Jinja chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
     public string? ChatTemplate => _file.Metadata.TryGetString("tokenizer.chat_template");
 
-    /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
+    /// <summary>Most tokens one forward pass takes.</summary>
     public int MaxBatch { get; }
 
     /// <summary>Positions the KV cache holds, per sequence.</summary>

@@ -55,6 +55,8 @@ public sealed record HeadNormStep(string Weight, ActivationBuffer Target) : Bloc
 
 /// <summary><c>To = Weight · From (+ Bias)</c> for each row.</summary>
 /// <param name="Weight">The matrix, <c>[width(From), width(To)]</c>.</param>
+/// <param name="From">The rows it multiplies.</param>
+/// <param name="To">The rows it writes.</param>
 /// <param name="Bias">A bias vector the file may have, <c>[width(To)]</c>; null when the architecture has none.</param>
 /// <param name="BiasRequired">Whether a file must have <paramref name="Bias"/> (qwen2), or may (llama).</param>
 public sealed record ProjectStep(string Weight, ActivationBuffer From, ActivationBuffer To, string? Bias = null, bool BiasRequired = false) : BlockStep;

@@ -77,7 +77,7 @@ public sealed class Transformer : IDisposable
     /// <summary>Sequences (KV-cache slots) the cache holds.</summary>
     public int SequenceCount { get; }
 
-    /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
+    /// <summary>Most tokens one forward pass takes.</summary>
     public int MaxBatch { get; }
 
     public KernelThreadPool Pool => _pool;

@@ -15,7 +15,7 @@ public interface IForwardPass
     /// <summary>Logits per position.</summary>
     int VocabularySize { get; }
 
-    /// <summary>Most tokens one <see cref="Forward"/> call takes.</summary>
+    /// <summary>Most tokens one forward pass takes.</summary>
     int MaxBatch { get; }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace ModelGen.Runtime.Generation;
 /// </summary>
 /// <remarks>
 /// A model has one KV cache and one set of buffers, so its generations run one at a time, from the first piece
-/// requested until the enumeration ends or is disposed. <see cref="GenerateAsync"/> waits its turn; the synchronous
+/// requested until the enumeration ends or is disposed. <see cref="GenerateAsync(string, GenerationOptions?, CancellationToken)"/> waits its turn; the synchronous
 /// <c>Generate</c> throws <see cref="InvalidOperationException"/> instead of waiting, because the generation it would
 /// wait for may be one its own thread holds and never finishes.
 /// <para>
@@ -64,7 +64,7 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
     /// <remarks>
     /// Generations on one model run one at a time: if another is in progress when the first piece is requested
     /// (on any thread, or an unfinished enumeration on this one), this throws <see cref="InvalidOperationException"/>
-    /// rather than wait for it. Use <see cref="GenerateAsync"/> to wait.
+    /// rather than wait for it. Use <see cref="GenerateAsync(string, GenerationOptions?, CancellationToken)"/> to wait.
     /// </remarks>
     public IEnumerable<string> Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -167,9 +167,12 @@ public sealed class TextGenerator(IForwardPass model, Tokenizer tokenizer)
         }
     }
 
+    /// <param name="prompt">The prompt's tokens.</param>
     /// <param name="reuseCache">
     /// Whether to skip the prompt's prefix that the KV cache holds; at least its last token always runs, for its logits.
     /// </param>
+    /// <param name="options">The limits, stop strings and sampling of this generation.</param>
+    /// <param name="cancellationToken">Ends the generation between tokens.</param>
     private IEnumerable<string> Stream(int[] prompt, bool reuseCache, GenerationOptions options, CancellationToken cancellationToken)
     {
         int cachedPrefix = 0;

@@ -32,6 +32,9 @@ public static class ModelQuantizer
     private delegate void RowDequantizer(ReadOnlySpan<byte> blocks, Span<float> values);
 
     /// <summary>Writes <paramref name="inputPath"/> quantized to <paramref name="type"/> to <paramref name="outputPath"/>.</summary>
+    /// <param name="inputPath">A GGUF file of F32, F16 or BF16 tensors.</param>
+    /// <param name="outputPath">The quantized file, written as llama-quantize writes it.</param>
+    /// <param name="type">The quantization, with llama-quantize's choices per tensor for the mixed types.</param>
     /// <param name="progress">Receives the fraction of elements done, from 0 to 1.</param>
     /// <param name="threads">Threads quantizing rows; 0 for all cores.</param>
     /// <exception cref="UnsupportedModelException">The input has tensors that are not F32, F16 or BF16.</exception>
