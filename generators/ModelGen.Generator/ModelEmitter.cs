@@ -284,6 +284,11 @@ internal sealed class ModelEmitter
             Line("int n = batch.Count;");
             foreach (ActivationBuffer buffer in Enum.GetValues(typeof(ActivationBuffer)))
             {
+                if (buffer is ActivationBuffer.Qkv or ActivationBuffer.GateUp && !Config.Rules.Uses(buffer))
+                {
+                    continue;
+                }
+
                 Line($"var {Var(buffer)} = new {Span}({Array(buffer)}, 0, n * {WidthConstant(buffer)});");
             }
 
@@ -309,6 +314,9 @@ internal sealed class ModelEmitter
                     case AttendStep:
                         Line($"SelfAttention.RotateAndCache({i}, q, k, v, batch);");
                         Line($"SelfAttention.Attend({i}, q, attention, batch);");
+                        break;
+                    case SplitStep split:
+                        Line($"{Kernels}Ops.Columns.Split({Var(split.From)}, n, {string.Join(", ", split.To.Select(Var))});");
                         break;
                     case ResidualStep add when j + 1 < steps.Count ? steps[j + 1] is NormStep { From: ActivationBuffer.X } : DefersLastResidual:
                         Line();
@@ -395,6 +403,7 @@ internal sealed class ModelEmitter
     private static string Var(ActivationBuffer buffer) => buffer switch
     {
         ActivationBuffer.Attention => "attention",
+        ActivationBuffer.GateUp => "gateUp",
         _ => buffer.ToString().ToLowerInvariant(),
     };
 
@@ -406,6 +415,8 @@ internal sealed class ModelEmitter
         ActivationBuffer.X or ActivationBuffer.Xb => "EmbeddingLength",
         ActivationBuffer.Q or ActivationBuffer.Attention => "QueryLength",
         ActivationBuffer.K or ActivationBuffer.V => "KvLength",
+        ActivationBuffer.Qkv => "(QueryLength + 2 * KvLength)",
+        ActivationBuffer.GateUp => "(2 * FeedForwardLength)",
         _ => "FeedForwardLength",
     };
 

@@ -34,6 +34,8 @@ public sealed class CompiledModelTests
         { "gemma3", GgmlType.Q8_0, true },
         { "gemma3", GgmlType.Q4_K, true },
         { "gemma3", GgmlType.F16, false },
+        { "phi3", GgmlType.Q8_0, false },
+        { "phi3", GgmlType.Q4_K, true },
     };
 
     [Theory]

@@ -28,6 +28,9 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     /// <summary>Activations of up to <see cref="MaxBatch"/> tokens, [token][feature].</summary>
     protected readonly float[] X, Xb, Q, K, V, AttentionOutput, Gate, Up, Logits;
 
+    /// <summary>Fused projections' outputs, for architectures that have them (empty otherwise).</summary>
+    protected readonly float[] Qkv, GateUp;
+
     /// <summary>Activations converted for the matrix kernels (a fused product keeps one conversion per activation format).</summary>
     protected readonly byte[] Scratch;
 
@@ -63,6 +66,8 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
         AttentionOutput = new float[maxBatch * config.QueryLength];
         Gate = new float[maxBatch * config.FeedForwardLength];
         Up = new float[maxBatch * config.FeedForwardLength];
+        Qkv = new float[config.Rules.Uses(ActivationBuffer.Qkv) ? maxBatch * ArchitectureRules.Width(ActivationBuffer.Qkv, config) : 0];
+        GateUp = new float[config.Rules.Uses(ActivationBuffer.GateUp) ? maxBatch * ArchitectureRules.Width(ActivationBuffer.GateUp, config) : 0];
         Logits = new float[maxBatch * config.VocabularySize];
         Scratch = new byte[scratchBytes];
         Generator = new TextGenerator(this, tokenizer);

@@ -28,6 +28,12 @@ public enum ActivationBuffer
 
     /// <summary>The feed-forward up projection, <c>FeedForwardLength</c> wide.</summary>
     Up,
+
+    /// <summary>Queries, keys and values from one fused projection (phi3), <c>QueryLength + 2 KvLength</c> wide.</summary>
+    Qkv,
+
+    /// <summary>Gate and up from one fused projection (phi3), <c>2 FeedForwardLength</c> wide.</summary>
+    GateUp,
 }
 
 /// <summary>The nonlinearity of a gated feed-forward: <c>gate = f(gate) * up</c>.</summary>
@@ -67,6 +73,12 @@ public sealed record ProjectStep(string Weight, ActivationBuffer From, Activatio
 /// </summary>
 public sealed record AttendStep : BlockStep;
 
+/// <summary>
+/// Copies each row of <paramref name="From"/>, a fused projection's output, into the rows of <paramref name="To"/>:
+/// the first <c>width(To[0])</c> columns to <c>To[0]</c>, the next to <c>To[1]</c>, and so on.
+/// </summary>
+public sealed record SplitStep(ActivationBuffer From, IReadOnlyList<ActivationBuffer> To) : BlockStep;
+
 /// <summary><c>X += From</c>: a sublayer's output joins the residual stream.</summary>
 public sealed record ResidualStep(ActivationBuffer From) : BlockStep;
 
@@ -105,6 +117,12 @@ public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOn
         ActivationBuffer.X or ActivationBuffer.Xb => config.EmbeddingLength,
         ActivationBuffer.Q or ActivationBuffer.Attention => config.QueryLength,
         ActivationBuffer.K or ActivationBuffer.V => config.KvLength,
+        ActivationBuffer.Qkv => config.QueryLength + 2 * config.KvLength,
+        ActivationBuffer.GateUp => 2 * config.FeedForwardLength,
         _ => config.FeedForwardLength,
     };
+
+    /// <summary>Whether a step of the block writes or reads <paramref name="buffer"/>: the fused buffers exist only where used.</summary>
+    public bool Uses(ActivationBuffer buffer) =>
+        Block.Any(step => step is ProjectStep p && (p.To == buffer || p.From == buffer) || step is SplitStep s && s.From == buffer);
 }

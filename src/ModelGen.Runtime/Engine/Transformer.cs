@@ -29,6 +29,9 @@ public sealed class Transformer : IDisposable
 
     // Activations for up to MaxBatch tokens, row-major: [token][feature].
     private readonly float[] _x, _xb, _q, _k, _v, _attention, _gate, _up;
+
+    /// <summary>Fused projections' outputs, for architectures that have them (empty otherwise).</summary>
+    private readonly float[] _qkv, _gateUp;
     private readonly byte[] _scratch;
     private readonly float[] _logits;
 
@@ -58,6 +61,8 @@ public sealed class Transformer : IDisposable
         _attention = new float[n * config.QueryLength];
         _gate = new float[n * config.FeedForwardLength];
         _up = new float[n * config.FeedForwardLength];
+        _qkv = new float[config.Rules.Uses(ActivationBuffer.Qkv) ? n * ArchitectureRules.Width(ActivationBuffer.Qkv, config) : 0];
+        _gateUp = new float[config.Rules.Uses(ActivationBuffer.GateUp) ? n * ArchitectureRules.Width(ActivationBuffer.GateUp, config) : 0];
         _logits = new float[n * config.VocabularySize];
 
         int scratch = 0;
@@ -160,6 +165,9 @@ public sealed class Transformer : IDisposable
                 _selfAttention.RotateAndCache(block, q, Rows(ActivationBuffer.K, n), Rows(ActivationBuffer.V, n), batch);
                 _selfAttention.Attend(block, q, Rows(ActivationBuffer.Attention, n), batch);
                 break;
+            case SplitStep split:
+                Columns.Split(Rows(split.From, n), n, Rows(split.To[0], n), Rows(split.To[1], n), split.To.Count > 2 ? Rows(split.To[2], n) : default);
+                break;
             case ResidualStep residual:
                 Activations.Add(Rows(ActivationBuffer.X, n), Rows(residual.From, n));
                 break;
@@ -186,7 +194,9 @@ public sealed class Transformer : IDisposable
             ActivationBuffer.V => (_v, _c.KvLength),
             ActivationBuffer.Attention => (_attention, _c.QueryLength),
             ActivationBuffer.Gate => (_gate, _c.FeedForwardLength),
-            _ => (_up, _c.FeedForwardLength),
+            ActivationBuffer.Up => (_up, _c.FeedForwardLength),
+            ActivationBuffer.Qkv => (_qkv, ArchitectureRules.Width(buffer, _c)),
+            _ => (_gateUp, ArchitectureRules.Width(buffer, _c)),
         };
         return rows.AsSpan(0, n * width);
     }
