@@ -418,7 +418,7 @@ internal static class Builtins
                 return Strings.Capitalize(Text(it, value, "capitalize"));
             case "title":
                 call.Bind();
-                return Strings.Title(Text(it, value, "title"));
+                return Strings.TitleWords(Text(it, value, "title"));
             case "replace":
                 var replace = call.Bind("old", "new", "count");
                 return Strings.Replace(it, Text(it, value, "replace"), replace.RequiredText(0), replace.RequiredText(1), replace.Integer(2, -1));
@@ -476,7 +476,7 @@ internal static class Builtins
                 call.Bind();
                 return Values.Normalize(value) switch
                 {
-                    long n => n == long.MinValue ? throw it.Fail("integer overflow in abs") : Math.Abs(n),
+                    long n => n == long.MinValue ? throw it.Fail("integer overflow in abs") : (object)Math.Abs(n),
                     double d => Math.Abs(d),
                     _ => throw it.Fail($"abs needs a number, not a {Values.TypeName(value)}"),
                 };
@@ -485,7 +485,8 @@ internal static class Builtins
                 int digits = (int)Math.Clamp(round.Integer(0, 0), 0, 15);
                 var mode = round.Text(1, "common") switch
                 {
-                    "common" => MidpointRounding.AwayFromZero,
+                    // Python's round(), which Jinja's "common" calls, rounds halves to even.
+                    "common" => MidpointRounding.ToEven,
                     "ceil" => MidpointRounding.ToPositiveInfinity,
                     "floor" => MidpointRounding.ToNegativeInfinity,
                     var other => throw it.Fail($"round: unknown method '{other}'"),

@@ -322,9 +322,10 @@ internal sealed class Interpreter
             return !Values.IsTruthy(operand);
         }
 
+        // Each arm boxed as it is: a switch of long and double arms would widen them all to double.
         return operand switch
         {
-            long n when op == "-" => n == long.MinValue ? throw Fail("integer overflow") : -n,
+            long n when op == "-" => n == long.MinValue ? throw Fail("integer overflow") : (object)-n,
             double d => op == "-" ? -d : d,
             bool b => op == "-" ? -(b ? 1L : 0L) : b ? 1L : 0L,
             long n => n,

@@ -42,6 +42,10 @@ internal readonly record struct Token(TokenKind Kind, string Value, int Line)
         TokenKind.Text => "text",
         TokenKind.End => "the end of the template",
         TokenKind.String => "a string",
+        TokenKind.OutputBegin => "'{{'",
+        TokenKind.OutputEnd => "'}}'",
+        TokenKind.BlockBegin => "'{%'",
+        TokenKind.BlockEnd => "'%}'",
         _ => $"'{Value}'",
     };
 }
@@ -59,7 +63,15 @@ internal sealed class Lexer
     private int _pos;
     private int _line = 1;
 
-    private Lexer(string source) => _source = source;
+    /// <summary>
+    /// As Jinja reads a template: line ends normalized to <c>\n</c>, and one newline at the very end dropped
+    /// (<c>keep_trailing_newline</c> is off).
+    /// </summary>
+    private Lexer(string source)
+    {
+        source = source.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        _source = source.EndsWith('\n') ? source[..^1] : source;
+    }
 
     public static List<Token> Tokenize(string source)
     {

@@ -29,7 +29,7 @@ internal static class Operators
                 ("*", long x, long y) => checked(x * y),
                 ("//", long x, long y) => y == 0 ? throw it.Fail("integer division by zero") : FloorDivide(x, y),
                 ("%", long x, long y) => y == 0 ? throw it.Fail("integer modulo by zero") : x - (y * FloorDivide(x, y)),
-                ("**", long x, long y) => y >= 0 ? Power(x, y) : Math.Pow(x, y),
+                ("**", long x, long y) => y >= 0 ? Power(x, y) : (object)Math.Pow(x, y),
                 ("/", _, _) when Values.IsNumber(a) && Values.IsNumber(b) => Values.AsDouble(b) == 0 ? throw it.Fail("division by zero") : Values.AsDouble(a) / Values.AsDouble(b),
                 (_, _, _) when Values.IsNumber(a) && Values.IsNumber(b) => FloatBinary(it, op, Values.AsDouble(a), Values.AsDouble(b)),
                 ("+", string x, string y) => it.Produced(x + y),

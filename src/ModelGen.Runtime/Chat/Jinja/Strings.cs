@@ -91,6 +91,24 @@ internal static class Strings
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Jinja's <c>title</c> filter, which differs from Python's method: words begin after whitespace, <c>-</c>, or an
+    /// opening bracket, and each is capitalized (<c>they're</c> stays one word).
+    /// </summary>
+    public static string TitleWords(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        bool wordStart = true;
+        foreach (char c in s)
+        {
+            bool separator = char.IsWhiteSpace(c) || c is '-' or '(' or '{' or '[' or '<';
+            sb.Append(separator ? c : wordStart ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
+            wordStart = separator;
+        }
+
+        return sb.ToString();
+    }
+
     /// <summary>Python's <c>str.capitalize()</c>: the first character upper case, the rest lower case.</summary>
     public static string Capitalize(string s) =>
         s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
