@@ -55,18 +55,18 @@ internal sealed class CallArguments(Interpreter interpreter, string callee, List
         {
             null => null,
             string s => s,
-            var other => throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be a string, not a {Values.TypeName(other)}"),
+            var other => throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be a string, not {Values.Describe(other)}"),
         };
 
         public string RequiredText(int i) => Required(i) as string
-            ?? throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be a string, not a {Values.TypeName(values[i])}");
+            ?? throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be a string, not {Values.Describe(values[i])}");
 
         public long Integer(int i, long fallback) => Value(i, fallback) switch
         {
             long n => n,
             bool b => b ? 1 : 0,
             null => fallback,
-            var other => throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be an integer, not a {Values.TypeName(other)}"),
+            var other => throw call.Interpreter.Fail($"{call.Callee}: '{names[i]}' must be an integer, not {Values.Describe(other)}"),
         };
 
         public bool Flag(int i, bool fallback) => Has(i) ? Values.IsTruthy(values[i]) : fallback;
@@ -135,7 +135,7 @@ internal static class Builtins
             null => null,
             long n => n,
             bool b => b ? 1 : 0,
-            _ => throw it.Fail($"slice {part} must be an integer or none, not a {Values.TypeName(value)}"),
+            _ => throw it.Fail($"slice {part} must be an integer or none, not {Values.Describe(value)}"),
         };
 
         long stride = Index(step, "step") ?? 1;
@@ -160,7 +160,7 @@ internal static class Builtins
             case Undefined undefined:
                 throw it.Fail(undefined.Description);
             default:
-                throw it.Fail($"cannot slice a {Values.TypeName(target)}");
+                throw it.Fail($"cannot slice {Values.Describe(target)}");
         }
     }
 
@@ -227,7 +227,7 @@ internal static class Builtins
                 var candidates = affix is List<object?> list ? list : [affix];
                 return candidates.Any(c => c is string text
                     ? (name == "startswith" ? s.StartsWith(text, StringComparison.Ordinal) : s.EndsWith(text, StringComparison.Ordinal))
-                    : throw it.Fail($"{name} takes a string or a tuple of strings, not a {Values.TypeName(c)}"));
+                    : throw it.Fail($"{name} takes a string or a tuple of strings, not {Values.Describe(c)}"));
             case "upper":
                 call.Bind();
                 return s.ToUpperInvariant();
@@ -271,13 +271,14 @@ internal static class Builtins
             throw it.Fail("range() step cannot be zero");
         }
 
-        long count = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
+        // In 128 bits: range(-2**63, 2**63 - 1) must not wrap around to an empty list.
+        var count = step > 0 ? ((Int128)stop - start + step - 1) / step : ((Int128)start - stop - step - 1) / -step;
         if (count > it.Limits.MaxListLength)
         {
             throw it.Fail($"a list grew longer than {it.Limits.MaxListLength} items");
         }
 
-        var items = new List<object?>((int)Math.Max(count, 0));
+        var items = new List<object?>((int)Int128.Max(count, 0));
         for (long i = 0; i < count; i++)
         {
             items.Add(start + (i * step));
@@ -293,7 +294,7 @@ internal static class Builtins
         {
             if (initial is not OrderedDictionary<string, object?> dict)
             {
-                throw call.Interpreter.Fail($"namespace() takes a dict or named arguments, not a {Values.TypeName(initial)}");
+                throw call.Interpreter.Fail($"namespace() takes a dict or named arguments, not {Values.Describe(initial)}");
             }
 
             foreach (var (key, value) in dict)
@@ -317,7 +318,7 @@ internal static class Builtins
         {
             if (initial is not OrderedDictionary<string, object?> other)
             {
-                throw call.Interpreter.Fail($"dict() takes a dict or named arguments, not a {Values.TypeName(initial)}");
+                throw call.Interpreter.Fail($"dict() takes a dict or named arguments, not {Values.Describe(initial)}");
             }
 
             foreach (var (key, value) in other)
@@ -430,7 +431,7 @@ internal static class Builtins
                     List<object?> list => list.Count,
                     OrderedDictionary<string, object?> dict => dict.Count,
                     Undefined => 0,
-                    _ => throw it.Fail($"a {Values.TypeName(value)} has no length"),
+                    _ => throw it.Fail($"{Values.Describe(value)} has no length"),
                 });
             case "first":
                 call.Bind();
@@ -454,7 +455,7 @@ internal static class Builtins
                 {
                     OrderedDictionary<string, object?> dict => Items(it, dict),
                     Undefined => new List<object?>(),
-                    _ => throw it.Fail($"items needs a dict, not a {Values.TypeName(value)}"),
+                    _ => throw it.Fail($"items needs a dict, not {Values.Describe(value)}"),
                 };
             case "default" or "d":
                 var fallback = call.Bind("default_value", "boolean");
@@ -478,7 +479,7 @@ internal static class Builtins
                 {
                     long n => n == long.MinValue ? throw it.Fail("integer overflow in abs") : (object)Math.Abs(n),
                     double d => Math.Abs(d),
-                    _ => throw it.Fail($"abs needs a number, not a {Values.TypeName(value)}"),
+                    _ => throw it.Fail($"abs needs a number, not {Values.Describe(value)}"),
                 };
             case "round":
                 var round = call.Bind("precision", "method");
@@ -491,7 +492,7 @@ internal static class Builtins
                     "floor" => MidpointRounding.ToNegativeInfinity,
                     var other => throw it.Fail($"round: unknown method '{other}'"),
                 };
-                return Values.IsNumber(value) ? Math.Round(Values.AsDouble(value), digits, mode) : throw it.Fail($"round needs a number, not a {Values.TypeName(value)}");
+                return Values.IsNumber(value) ? Math.Round(Values.AsDouble(value), digits, mode) : throw it.Fail($"round needs a number, not {Values.Describe(value)}");
             case "tojson":
                 var json = call.Bind("indent", "sort_keys", "ensure_ascii", "separators");
                 if (json.Flag(2, false) || json.Value(3) is not null)
@@ -504,7 +505,7 @@ internal static class Builtins
                     null => null,
                     long n => new string(' ', (int)Math.Clamp(n, 0, 64)),
                     string s => s,
-                    var other => throw it.Fail($"tojson: indent must be an integer or a string, not a {Values.TypeName(other)}"),
+                    var other => throw it.Fail($"tojson: indent must be an integer or a string, not {Values.Describe(other)}"),
                 };
                 var sb = new StringBuilder();
                 Values.AppendJson(sb, value, indent, json.Flag(1, false), 0, it);
@@ -537,7 +538,7 @@ internal static class Builtins
     {
         string s => s,
         Undefined => "",
-        _ => throw it.Fail($"{filter} needs a string, not a {Values.TypeName(value)}"),
+        _ => throw it.Fail($"{filter} needs a string, not {Values.Describe(value)}"),
     };
 
     /// <summary>An attribute or key by name, dotted for nested ones (<c>"function.name"</c>), or an index.</summary>
@@ -550,7 +551,7 @@ internal static class Builtins
 
         if (attribute is not string path)
         {
-            throw it.Fail($"an attribute name must be a string, not a {Values.TypeName(attribute)}");
+            throw it.Fail($"an attribute name must be a string, not {Values.Describe(attribute)}");
         }
 
         foreach (var part in path.Split('.'))
@@ -718,7 +719,7 @@ internal static class Builtins
             case "callable":
                 return value is Macro or BuiltinFunction or BoundMethod;
             case "odd" or "even":
-                return Values.Normalize(value) is long n ? (n % 2 != 0) == (call.Callee == "odd") : throw it.Fail($"{call.Callee} needs an integer, not a {Values.TypeName(value)}");
+                return Values.Normalize(value) is long n ? (n % 2 != 0) == (call.Callee == "odd") : throw it.Fail($"{call.Callee} needs an integer, not {Values.Describe(value)}");
             case "divisibleby":
                 long divisor = call.Bind("num").Integer(0, 1);
                 return Values.Normalize(value) is long dividend && divisor != 0

@@ -122,7 +122,7 @@ internal sealed class Interpreter
                     var target = Evaluate(set.Target, scope);
                     if (target is not Namespace ns)
                     {
-                        throw Fail($"only a namespace() takes attribute assignment, not a {Values.TypeName(target)}");
+                        throw Fail($"only a namespace() takes attribute assignment, not {Values.Describe(target)}");
                     }
 
                     ns.Attributes[set.Attribute] = Evaluate(set.Value, scope);
@@ -222,7 +222,7 @@ internal sealed class Interpreter
             OrderedDictionary<string, object?> dict => dict.Keys.Select(k => (object?)k).ToList(),
             string s => Strings.Characters(s),
             Undefined => [],
-            _ => throw Fail($"cannot iterate over a {Values.TypeName(value)}"),
+            _ => throw Fail($"cannot iterate over {Values.Describe(value)}"),
         };
         return Produced(items);
     }
@@ -347,7 +347,7 @@ internal sealed class Interpreter
             case Undefined undefined:
                 throw Fail(undefined.Description);
             default:
-                throw Fail($"a {Values.TypeName(callee)} is not callable");
+                throw Fail($"{Values.Describe(callee)} is not callable");
         }
     }
 

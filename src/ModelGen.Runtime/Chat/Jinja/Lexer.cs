@@ -194,6 +194,7 @@ internal sealed class Lexer
     /// <summary>Lexes the inside of <c>{{ }}</c> or <c>{% %}</c>; true when its end asks to strip the whitespace after it.</summary>
     private bool Tag(TokenKind begin, TokenKind end, char closing)
     {
+        int tagLine = _line;
         _tokens.Add(new Token(begin, "", _line));
         Advance(_pos + 2);
         if (_pos < _source.Length && _source[_pos] is '-' or '+')
@@ -201,15 +202,28 @@ internal sealed class Lexer
             _pos++;
         }
 
+        // As Jinja's lexer: inside brackets, "}}" closes a dict literal rather than the tag.
+        int brackets = 0;
         while (true)
         {
             SkipWhitespace();
             if (_pos >= _source.Length)
             {
-                throw new TemplateException(closing == '}' ? "an expression {{ is never closed by }}" : "a block {% is never closed by %}", _line);
+                throw new TemplateException(
+                    brackets > 0 ? "a bracket opened in this tag is never closed"
+                    : closing == '}' ? "an expression {{ is never closed by }}"
+                    : "a block {% is never closed by %}",
+                    tagLine);
             }
 
             char c = _source[_pos];
+            if (brackets > 0)
+            {
+                brackets += c is '(' or '[' or '{' ? 1 : c is ')' or ']' or '}' ? -1 : 0;
+                LexToken();
+                continue;
+            }
+
             if ((c is '-' or '+') && At(_pos + 1, closing) && At(_pos + 2, '}'))
             {
                 _tokens.Add(new Token(end, "", _line));
@@ -224,6 +238,7 @@ internal sealed class Lexer
                 return AfterTagEnd(strip: false, keep: false, trimNewline: closing == '%');
             }
 
+            brackets += c is '(' or '[' or '{' ? 1 : 0;
             LexToken();
         }
     }

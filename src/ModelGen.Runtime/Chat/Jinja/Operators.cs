@@ -159,7 +159,7 @@ internal static class Operators
                 it.Step(s.Length >> 6);
                 return s.Contains(part, StringComparison.Ordinal);
             case string:
-                throw it.Fail($"'in <string>' requires a string on the left, not a {Values.TypeName(item)}");
+                throw it.Fail($"'in <string>' requires a string on the left, not {Values.Describe(item)}");
             case List<object?> list:
                 it.Step(list.Count);
                 return list.Any(element => Values.Equals(element, item, it));
@@ -168,7 +168,7 @@ internal static class Operators
             case Undefined:
                 return false;
             default:
-                throw it.Fail($"'in' needs a string, list or dict on the right, not a {Values.TypeName(container)}");
+                throw it.Fail($"'in' needs a string, list or dict on the right, not {Values.Describe(container)}");
         }
     }
 }

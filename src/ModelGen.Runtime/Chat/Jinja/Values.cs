@@ -54,6 +54,16 @@ internal static class Values
         _ => value.GetType().Name,
     };
 
+    /// <summary>The type of <paramref name="value"/> with its article, for messages: "an int", "a string", "none".</summary>
+    public static string Describe(object? value) => value switch
+    {
+        null => "none",
+        Undefined => "an undefined value",
+        long => "an int",
+        string => "a string",
+        _ => "a " + TypeName(value),
+    };
+
     /// <summary>Python's <c>==</c>; each element compared is a step, and nesting is bounded (a namespace may hold itself).</summary>
     public static bool Equals(object? a, object? b, Interpreter it, int depth = 0)
     {
