@@ -117,10 +117,7 @@ internal static class Builtins
                 index = index < 0 ? index + list.Count : index;
                 return index >= 0 && index < list.Count ? list[(int)index] : new Undefined($"list index {key} out of range");
             case (string s, long or bool):
-                var characters = Strings.Characters(s);
-                long at = (long)Values.Normalize(key)!;
-                at = at < 0 ? at + characters.Count : at;
-                return at >= 0 && at < characters.Count ? characters[(int)at] : new Undefined($"string index {key} out of range");
+                return Strings.CodePointAt(s, (long)Values.Normalize(key)!, it) ?? (object)new Undefined($"string index {key} out of range");
             case (Namespace or LoopContext, string name):
                 return GetAttribute(it, target, name);
             default:
@@ -149,14 +146,7 @@ internal static class Builtins
             case List<object?> list:
                 return it.Produced(Strings.SliceIndices(list.Count, Index(start, "start"), Index(stop, "stop"), stride).Select(i => list[i]).ToList());
             case string s:
-                var characters = Strings.Characters(s);
-                var sb = new StringBuilder();
-                foreach (int i in Strings.SliceIndices(characters.Count, Index(start, "start"), Index(stop, "stop"), stride))
-                {
-                    sb.Append((string)characters[i]!);
-                }
-
-                return it.Produced(sb.ToString());
+                return Strings.Slice(s, Index(start, "start"), Index(stop, "stop"), stride, it);
             case Undefined undefined:
                 throw it.Fail(undefined.Description);
             default:
@@ -427,7 +417,7 @@ internal static class Builtins
                 call.Bind();
                 return (long)(value switch
                 {
-                    string s => Strings.Length(s),
+                    string s => Strings.Length(s, it),
                     List<object?> list => list.Count,
                     OrderedDictionary<string, object?> dict => dict.Count,
                     Undefined => 0,

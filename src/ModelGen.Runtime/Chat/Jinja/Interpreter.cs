@@ -64,7 +64,7 @@ internal sealed class Interpreter
             throw Fail($"a string grew longer than {_limits.MaxOutputLength} characters");
         }
 
-        Step(text.Length >> 6);
+        Step(text.Length >> 4);
         return text;
     }
 
@@ -76,7 +76,7 @@ internal sealed class Interpreter
             throw Fail($"a list grew longer than {_limits.MaxListLength} items");
         }
 
-        Step(list.Count >> 6);
+        Step(list.Count);
         return list;
     }
 
@@ -220,6 +220,8 @@ internal sealed class Interpreter
         {
             List<object?> list => new List<object?>(list),
             OrderedDictionary<string, object?> dict => dict.Keys.Select(k => (object?)k).ToList(),
+            // A string has at least half as many code points as UTF-16 units: refuse it before splitting it.
+            string s when s.Length / 2 > _limits.MaxListLength => throw Fail($"a list grew longer than {_limits.MaxListLength} items"),
             string s => Strings.Characters(s),
             Undefined => [],
             _ => throw Fail($"cannot iterate over {Values.Describe(value)}"),
@@ -416,7 +418,7 @@ internal sealed class Interpreter
                 throw interpreter.Fail($"the rendered text grew longer than {interpreter._limits.MaxOutputLength} characters");
             }
 
-            interpreter.Step(text.Length >> 6);
+            interpreter.Step(text.Length >> 4);
             _text.Append(text);
         }
 

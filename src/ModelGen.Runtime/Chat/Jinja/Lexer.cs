@@ -203,23 +203,23 @@ internal sealed class Lexer
         }
 
         // As Jinja's lexer: inside brackets, "}}" closes a dict literal rather than the tag.
-        int brackets = 0;
+        var brackets = new Stack<char>();
         while (true)
         {
             SkipWhitespace();
             if (_pos >= _source.Length)
             {
                 throw new TemplateException(
-                    brackets > 0 ? "a bracket opened in this tag is never closed"
+                    brackets.Count > 0 ? $"a '{brackets.Peek()}' is missing in this tag"
                     : closing == '}' ? "an expression {{ is never closed by }}"
                     : "a block {% is never closed by %}",
                     tagLine);
             }
 
             char c = _source[_pos];
-            if (brackets > 0)
+            if (brackets.Count > 0)
             {
-                brackets += c is '(' or '[' or '{' ? 1 : c is ')' or ']' or '}' ? -1 : 0;
+                Bracket(brackets, c);
                 LexToken();
                 continue;
             }
@@ -238,8 +238,32 @@ internal sealed class Lexer
                 return AfterTagEnd(strip: false, keep: false, trimNewline: closing == '%');
             }
 
-            brackets += c is '(' or '[' or '{' ? 1 : 0;
+            Bracket(brackets, c);
             LexToken();
+        }
+    }
+
+    /// <summary>Keeps the closing brackets expected, innermost on top; a closing bracket that is not the one expected is an error.</summary>
+    private void Bracket(Stack<char> expected, char c)
+    {
+        switch (c)
+        {
+            case '(':
+                expected.Push(')');
+                break;
+            case '[':
+                expected.Push(']');
+                break;
+            case '{':
+                expected.Push('}');
+                break;
+            case ')' or ']' or '}':
+                if (!expected.TryPop(out char closing) || closing != c)
+                {
+                    throw new TemplateException(closing != '\0' ? $"unexpected '{c}', expected '{closing}'" : $"unexpected '{c}'", _line);
+                }
+
+                break;
         }
     }
 

@@ -101,7 +101,13 @@ internal static class Operators
             throw it.Fail($"a string grew longer than {it.Limits.MaxOutputLength} characters");
         }
 
-        return it.Produced(string.Concat(Enumerable.Repeat(s, (int)n)));
+        return it.Produced(string.Create(s.Length * (int)n, s, static (span, piece) =>
+        {
+            for (int i = 0; i < span.Length; i += piece.Length)
+            {
+                piece.CopyTo(span[i..]);
+            }
+        }));
     }
 
     private static List<object?> Repeat(Interpreter it, List<object?> list, long n)

@@ -31,7 +31,71 @@ internal static class Strings
         return characters;
     }
 
-    public static int Length(string s) => HasSurrogates(s) ? Characters(s).Count : s.Length;
+    /// <summary>The code point at <paramref name="index"/> (negative from the end), or null when out of range.</summary>
+    public static string? CodePointAt(string s, long index, Interpreter it)
+    {
+        it.Step(s.Length >> 6);
+        if (!HasSurrogates(s))
+        {
+            index = index < 0 ? index + s.Length : index;
+            return index >= 0 && index < s.Length ? s[(int)index].ToString() : null;
+        }
+
+        it.Step(s.Length >> 4);
+        var characters = Characters(s);
+        index = index < 0 ? index + characters.Count : index;
+        return index >= 0 && index < characters.Count ? (string)characters[(int)index]! : null;
+    }
+
+    /// <summary>Python's <c>s[start:stop:step]</c>, by code points.</summary>
+    public static string Slice(string s, long? start, long? stop, long step, Interpreter it)
+    {
+        it.Step(s.Length >> 4);
+        var sb = new StringBuilder();
+        if (!HasSurrogates(s))
+        {
+            if (step == 1)
+            {
+                var range = ContiguousSlice(s.Length, start, stop);
+                return it.Produced(s[range.Start..range.End]);
+            }
+
+            foreach (int i in SliceIndices(s.Length, start, stop, step))
+            {
+                sb.Append(s[i]);
+            }
+
+            return it.Produced(sb.ToString());
+        }
+
+        var characters = Characters(s);
+        foreach (int i in SliceIndices(characters.Count, start, stop, step))
+        {
+            sb.Append((string)characters[i]!);
+        }
+
+        return it.Produced(sb.ToString());
+    }
+
+    /// <summary>The range a slice with step 1 selects, empty when its stop is before its start.</summary>
+    private static Range ContiguousSlice(int length, long? start, long? stop)
+    {
+        long Clamp(long? index, long whenMissing)
+        {
+            long i = index ?? whenMissing;
+            return Math.Clamp(i < 0 ? i + length : i, 0, length);
+        }
+
+        long first = Clamp(start, 0);
+        long end = Math.Max(first, Clamp(stop, length));
+        return new Range((int)first, (int)end);
+    }
+
+    public static int Length(string s, Interpreter it)
+    {
+        it.Step(s.Length >> 4);
+        return HasSurrogates(s) ? Characters(s).Count : s.Length;
+    }
 
     /// <summary>
     /// The indices a slice <c>[start:stop:step]</c> selects from <paramref name="length"/> items, by Python's rules

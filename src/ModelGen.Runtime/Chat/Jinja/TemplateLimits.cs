@@ -13,10 +13,11 @@ public sealed record TemplateLimits
     public int MaxOutputLength { get; init; } = 4 << 20;
 
     /// <summary>
-    /// Evaluation steps: each statement, expression node, loop iteration and macro call is one, and so is every 64
-    /// characters a string operation produces.
+    /// Evaluation steps: each statement, expression node, loop iteration and macro call is one, and so is every 16
+    /// characters a string operation produces and every item of a list it builds. This also bounds what rendering
+    /// allocates, to about 64 MiB of strings and as much of lists at the default.
     /// </summary>
-    public long MaxSteps { get; init; } = 4_000_000;
+    public long MaxSteps { get; init; } = 2_000_000;
 
     /// <summary>Deepest nesting of blocks and expressions in the source, and of macro calls while rendering.</summary>
     public int MaxDepth { get; init; } = 100;

@@ -68,6 +68,12 @@ internal static class Values
     public static bool Equals(object? a, object? b, Interpreter it, int depth = 0)
     {
         it.Step();
+        if (a is List<object?> or OrderedDictionary<string, object?> && ReferenceEquals(a, b))
+        {
+            // Python compares a container with itself by identity too.
+            return true;
+        }
+
         switch (a, b)
         {
             case (null, null):
@@ -156,7 +162,10 @@ internal static class Values
     {
         string s => s,
         Undefined => "",
-        null or bool or long or double => Repr(value, it),
+        null => "None",
+        bool b => b ? "True" : "False",
+        long n => n.ToString(CultureInfo.InvariantCulture),
+        double d => FloatRepr(d),
         _ => it.Produced(Repr(value, it)),
     };
 
