@@ -230,14 +230,31 @@ public sealed class ChatTemplate
         return (prompt ? sb.Append("<|assistant|>\n") : sb).ToString();
     }, "<|end|>", "<|user|>");
 
-    /// <summary>Gemma: <c>&lt;start_of_turn&gt;user\ncontent&lt;end_of_turn&gt;\n</c>, the assistant's role called model.</summary>
+    /// <summary>
+    /// Gemma: <c>&lt;start_of_turn&gt;user\ncontent&lt;end_of_turn&gt;\n</c>, the assistant's role called model. Gemma has
+    /// no system role: a system message opens the next user turn, as Gemma 3's template and llama.cpp put it.
+    /// </summary>
     public static ChatTemplate Gemma { get; } = new("gemma", (messages, prompt) =>
     {
         var sb = new StringBuilder();
+        var system = "";
         foreach (var m in messages)
         {
-            var role = m.Role == "assistant" ? "model" : "user";
-            sb.Append("<start_of_turn>").Append(role).Append('\n').Append(m.Content.Trim()).Append("<end_of_turn>\n");
+            if (m.Role == "system")
+            {
+                system += m.Content.Trim();
+                continue;
+            }
+
+            var role = m.Role == "assistant" ? "model" : m.Role;
+            sb.Append("<start_of_turn>").Append(role).Append('\n');
+            if (system.Length > 0 && role != "model")
+            {
+                sb.Append(system).Append("\n\n");
+                system = "";
+            }
+
+            sb.Append(m.Content.Trim()).Append("<end_of_turn>\n");
         }
 
         return (prompt ? sb.Append("<start_of_turn>model\n") : sb).ToString();
