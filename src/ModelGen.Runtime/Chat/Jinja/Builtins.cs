@@ -86,11 +86,11 @@ internal static class Builtins
 
     public static IReadOnlyDictionary<string, BuiltinFunction> Globals { get; } = new Dictionary<string, BuiltinFunction>
     {
-        ["range"] = new("range", Range),
-        ["namespace"] = new("namespace", NewNamespace),
-        ["dict"] = new("dict", NewDict),
-        ["raise_exception"] = new("raise_exception", RaiseException),
-        ["strftime_now"] = new("strftime_now", StrftimeNow),
+        ["range"] = new(Range),
+        ["namespace"] = new(NewNamespace),
+        ["dict"] = new(NewDict),
+        ["raise_exception"] = new(RaiseException),
+        ["strftime_now"] = new(StrftimeNow),
     };
 
     public static object? GetAttribute(Interpreter it, object? target, string name) => target switch
@@ -184,7 +184,7 @@ internal static class Builtins
                     throw it.Fail("loop.cycle needs at least one value");
                 }
 
-                return call.Positional[(int)((long)loop.Get("index0")! % call.Positional.Count)];
+                return call.Positional[loop.Index0 % call.Positional.Count];
             default:
                 throw it.Fail($"{Values.TypeName(method.Target)} has no method '{method.Name}'");
         }
@@ -328,7 +328,7 @@ internal static class Builtins
     private static object? RaiseException(CallArguments call)
     {
         var message = Values.ToText(call.Bind("message").Value(0, "raise_exception was called"), call.Interpreter);
-        throw new TemplateException(message, call.Interpreter.Fail("").Line) { IsRaisedByTemplate = true };
+        throw new TemplateException(message, call.Interpreter.Line) { IsRaisedByTemplate = true };
     }
 
     private static object? StrftimeNow(CallArguments call)

@@ -25,6 +25,9 @@ internal sealed class Interpreter
 
     public TemplateLimits Limits => _limits;
 
+    /// <summary>The template's line being rendered.</summary>
+    public int Line => _line;
+
     private enum Flow
     {
         Normal,

@@ -451,10 +451,8 @@ internal sealed class Macro(MacroNode definition, Scope scope)
 }
 
 /// <summary>A global function such as <c>range</c> or <c>raise_exception</c>.</summary>
-internal sealed class BuiltinFunction(string name, Func<CallArguments, object?> invoke)
+internal sealed class BuiltinFunction(Func<CallArguments, object?> invoke)
 {
-    public string Name { get; } = name;
-
     public object? Invoke(CallArguments arguments) => invoke(arguments);
 }
 
