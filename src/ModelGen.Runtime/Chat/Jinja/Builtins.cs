@@ -458,7 +458,7 @@ internal static class Builtins
                 var parts = it.Iterate(value).Select(item => Values.ToText(attribute is null ? item : Attribute(it, item, attribute), it));
                 return it.Produced(string.Join(separator, parts));
             case "int":
-                var toInt = call.Bind("default", "base");
+                var toInt = call.Bind("default");
                 return ToInteger(value, toInt.Value(0, 0L));
             case "float":
                 var toFloat = call.Bind("default");
