@@ -27,7 +27,7 @@ internal sealed class LanguageModelChatClient(ILanguageModel model) : IChatClien
     /// <summary>Largest frequency or presence penalty: the OpenAI API's range, which <c>modelgen run</c> takes too.</summary>
     private const float MaxPenalty = 2f;
 
-    private readonly ChatTemplate _template = ChatTemplate.Detect(model.ChatTemplate);
+    private readonly ChatTemplate _template = ChatTemplate.For(model);
 
     private readonly ChatClientMetadata _metadata = new("modelgen", defaultModelId: model.Name);
 

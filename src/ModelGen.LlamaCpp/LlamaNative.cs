@@ -96,6 +96,28 @@ public static unsafe partial class LlamaNative
     [return: MarshalAs(UnmanagedType.U1)]
     public static partial bool VocabGetAddEos(nint vocab);
 
+    /// <summary><c>struct llama_chat_message</c> from llama.h: a role and its content, NUL-terminated UTF-8.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ChatMessage
+    {
+        public byte* Role;
+        public byte* Content;
+    }
+
+    /// <summary>
+    /// <c>llama_chat_apply_template</c>: formats <paramref name="messages"/> with the built-in template that
+    /// <paramref name="template"/> names or is recognised as (llama.cpp matches a Jinja template by its markers, it
+    /// does not run it). Returns the formatted length, which may exceed <paramref name="length"/> (call again with a
+    /// larger buffer), or a negative number when the template is not one it knows.
+    /// </summary>
+    [LibraryImport(LlamaCppLibrary.Llama, EntryPoint = "llama_chat_apply_template")]
+    public static partial int ChatApplyTemplate(byte* template, ChatMessage* messages, nuint messageCount,
+        [MarshalAs(UnmanagedType.U1)] bool addAssistant, byte* buffer, int length);
+
+    /// <summary><c>llama_chat_builtin_templates</c>: writes up to <paramref name="length"/> names, returns how many there are.</summary>
+    [LibraryImport(LlamaCppLibrary.Llama, EntryPoint = "llama_chat_builtin_templates")]
+    public static partial int ChatBuiltinTemplates(byte** names, nuint length);
+
     /// <summary><c>llama_log_set</c>: routes llama's and ggml's log output (null callback: stderr).</summary>
     [LibraryImport(LlamaCppLibrary.Llama, EntryPoint = "llama_log_set")]
     public static partial void LogSet(delegate* unmanaged<int, byte*, void*, void> callback, void* userData);

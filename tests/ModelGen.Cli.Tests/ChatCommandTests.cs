@@ -1,3 +1,4 @@
+using ModelGen.Gguf;
 using ModelGen.Runtime.Chat;
 using ModelGen.Runtime.Engine;
 using ModelGen.Runtime.Generation;
@@ -68,6 +69,60 @@ public sealed class ChatCommandTests
         Assert.StartsWith("modelgen: this message does not fit in the context even without earlier turns (", refusal);
         Assert.EndsWith("the context holds 64): shorten it or raise -c", refusal);
         Assert.Equal(Replies(64, 8, "Hello there"), run.StdOut);
+    }
+
+    [Fact]
+    public void A_model_with_a_chat_template_is_prompted_through_it()
+    {
+        const string ChatMl = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+        var path = Path.Combine(Path.GetTempPath(), $"modelgen-chatml-{Environment.ProcessId}-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            GgufVariant.WithValue(Model, path, "tokenizer.chat_template", GgufValue.Of(ChatMl));
+            var run = CliRunner.RunWithInput("Hello there\nAnd then\n", "chat", path, "-n", "8", "--temp", "0", "-c", "128", "--system", "Be brief.");
+
+            Assert.Equal(0, run.ExitCode);
+            Assert.Contains("modelgen: chat template jinja; ", run.StdErr);
+            Assert.DoesNotContain("built-in", run.StdErr);
+            using var model = GenericModel.Load(path, new ModelOptions { ContextLength = 128 });
+            var template = ChatTemplate.Create(ChatMl, model.Tokenizer, Path.GetFileName(path));
+            Assert.Equal(Replies(model, template, 8, "Be brief.", "Hello there", "And then"), run.StdOut);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_chat_template_that_fails_is_reported_once_escaped_and_the_built_in_format_takes_over()
+    {
+        // ChatML's markers, so the fallback is chatml; the template refuses every conversation, in words meant for a terminal.
+        const string Refusing = "<|im_start|>{{ raise_exception('no\x1b[2J') }}";
+        var path = Path.Combine(Path.GetTempPath(), $"modelgen-refusing-{Environment.ProcessId}-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            GgufVariant.WithValue(Model, path, "tokenizer.chat_template", GgufValue.Of(Refusing));
+            var run = CliRunner.RunWithInput("Hello there\nAnd then\n", "chat", path, "-n", "8", "--temp", "0", "-c", "128");
+
+            Assert.Equal(0, run.ExitCode);
+            var notice = Assert.Single(run.StdErr.Split('\n'), line => line.Contains("chat template failed", StringComparison.Ordinal));
+            Assert.Equal($"modelgen: {Path.GetFileName(path)}: its chat template failed (line 1: no\\x1b[2J); formatting with the built-in chatml format from now on", notice);
+            Assert.DoesNotContain('\x1b', run.StdErr);
+            using var model = GenericModel.Load(path, new ModelOptions { ContextLength = 128 });
+            Assert.Equal(Replies(model, ChatTemplate.ChatMl, 8, null, "Hello there", "And then"), run.StdOut);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static string Replies(GenericModel model, ChatTemplate template, int maxTokens, string? system, params string[] messages)
+    {
+        var session = new ChatSession(model.Generator, template, system);
+        var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy };
+        return string.Concat(messages.Select(m => string.Concat(session.Send(m, options)) + "\n"));
     }
 
     /// <summary>What chat writes to a redirected stdout for <paramref name="messages"/>: each reply and a line break.</summary>

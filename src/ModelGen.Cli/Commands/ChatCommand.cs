@@ -44,8 +44,10 @@ internal static class ChatCommand
         sampling.AddTo(command);
         command.SetAction(result => CommandLine.Run(() =>
         {
-            using var m = CommandLine.LoadForGeneration(result.GetValue(model), result.GetValue(threads), result.GetValue(context));
-            var template = ChatTemplate.Detect(m.ChatTemplate);
+            var path = result.GetValue(model);
+            using var m = CommandLine.LoadForGeneration(path, result.GetValue(threads), result.GetValue(context));
+            var template = ChatTemplate.Create(m.ChatTemplate, m.Tokenizer, path is null ? DefaultModel.FileName : Path.GetFileName(path),
+                report: problem => Console.Error.WriteLine($"modelgen: {DisplayText.Escape(problem, maxLength: 500)}"));
             var systemPrompt = result.GetValue(system);
             Console.Error.WriteLine($"modelgen: chat template {template.Name}; /help lists commands, Ctrl-C stops a reply, /exit or end of input quits");
             var session = new ChatSession(m.Generator, template, systemPrompt);
