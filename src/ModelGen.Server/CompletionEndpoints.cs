@@ -18,7 +18,7 @@ internal sealed class CompletionEndpoints(ILanguageModel model, BatchGenerator g
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
-    private readonly ChatTemplate _template = ChatTemplate.Detect(model.ChatTemplate);
+    private readonly ChatTemplate _template = ChatTemplate.For(model);
 
     public async Task ChatAsync(HttpContext context)
     {

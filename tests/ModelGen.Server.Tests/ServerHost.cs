@@ -111,7 +111,7 @@ internal static class Expected
         lock (Gate)
         {
             var model = Model.Value;
-            var template = ChatTemplate.Detect(model.ChatTemplate);
+            var template = ChatTemplate.For(model);
             var prompt = model.Tokenizer.Tokenize(template.Format([new TemplateMessage("user", message)]), addSpecial: true, parseSpecial: true);
             var text = string.Concat(model.Generator.Generate(prompt, new GenerationOptions
             {
@@ -132,7 +132,7 @@ internal static class Expected
         lock (Gate)
         {
             var model = Model.Value;
-            var template = ChatTemplate.Detect(model.ChatTemplate);
+            var template = ChatTemplate.For(model);
             int prompt = model.Tokenizer.Tokenize(template.Format([new TemplateMessage("user", message)]), addSpecial: true, parseSpecial: true).Length;
             return ServerHost.Context - prompt;
         }
