@@ -24,7 +24,7 @@ public sealed class FloatModels : IDisposable
     /// <c>micro</c> (dim 64, FFN 192: no K-quant fits) with the llama SentencePiece vocabulary (32000 rows of
     /// embedding and output); <c>micro-tiny</c>, the same with the project's 672-token vocabulary; <c>k256</c> with
     /// that small vocabulary too. The vocabulary changes only the row count of two tensors; small ones keep the slow
-    /// quantizers (IQ4's scale search) within the test time.
+    /// quantizers (IQ4's scale search) within the test time. <c>k256-ARCH</c> is k256 of another architecture.
     /// </summary>
     public string Get(string model, GgmlType type, bool tied = false)
     {
@@ -36,7 +36,8 @@ public sealed class FloatModels : IDisposable
                 path = Path.Combine(_directory, name);
                 ModelSynthesizer.Write(new SynthesisOptions
                 {
-                    Shape = model == "k256" ? K256 : ModelShape.Micro,
+                    Shape = model.StartsWith("k256", StringComparison.Ordinal) ? K256 : ModelShape.Micro,
+                    Architecture = model.StartsWith("k256-", StringComparison.Ordinal) ? model["k256-".Length..] : "llama",
                     WeightType = type,
                     TiedEmbeddings = tied,
                     VocabularyDonor = model == "micro" ? Path.Combine(SharedData.Vocab, "ggml-vocab-llama-spm.gguf") : null,
@@ -88,6 +89,12 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
         // Tied embeddings: token_embd.weight is quantized as the output projection.
         cases.Add("k256", GgmlType.F32, true, QuantizationType.Q4_K_M);
         cases.Add("micro", GgmlType.F32, true, QuantizationType.Q4_0);
+
+        // The other architectures' tensors: gemma3's post-norms and tied embedding, phi3's fused projections.
+        cases.Add("k256-gemma3", GgmlType.F32, true, QuantizationType.Q4_K_M);
+        cases.Add("k256-gemma3", GgmlType.F32, true, QuantizationType.Q3_K_M);
+        cases.Add("k256-phi3", GgmlType.F32, false, QuantizationType.Q4_K_M);
+        cases.Add("k256-phi3", GgmlType.F32, false, QuantizationType.Q5_K_M);
         return cases;
     }
 
