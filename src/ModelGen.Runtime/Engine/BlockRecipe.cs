@@ -103,10 +103,14 @@ public sealed record GatedActivationStep(GateFunction Function) : BlockStep;
 /// <param name="AttentionScaleRule">
 /// The attention scale from (width, heads, head size, blocks), when it is not 1/√head size.
 /// </param>
+/// <param name="UnsupportedTensors">Tensors of the architecture that the engine does not apply: a file with one is refused.</param>
 public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOnlyList<BlockStep> Block,
     bool ScalesEmbedding = false, bool ScalesQueries = false, int SlidingWindowPattern = 0,
-    Func<int, int, int, int, float>? AttentionScaleRule = null)
+    Func<int, int, int, int, float>? AttentionScaleRule = null, IReadOnlyList<string>? UnsupportedTensors = null)
 {
+    /// <summary>Tensors of the architecture that the engine does not apply: a file with one is refused.</summary>
+    public IReadOnlyList<string> UnsupportedTensors { get; } = UnsupportedTensors ?? [];
+
     /// <summary>The attention scale of a model of these dimensions.</summary>
     public float AttentionScale(int embedding, int heads, int headDimension, int blocks) =>
         AttentionScaleRule?.Invoke(embedding, heads, headDimension, blocks) ?? 1f / (float)Math.Sqrt(headDimension);

@@ -16,6 +16,12 @@ public enum TensorUse
 
     /// <summary>A norm or bias vector, copied out as floats: f32 or f16.</summary>
     Vector,
+
+    /// <summary>
+    /// A tensor that changes what the forward pass computes in a way the engine does not implement: a file that has
+    /// it is refused, rather than run without it to a wrong answer.
+    /// </summary>
+    Unsupported,
 }
 
 /// <summary>What is wrong with a tensor: each is its own generator diagnostic.</summary>
@@ -64,6 +70,11 @@ public static class ModelTensors
             {
                 yield return role;
             }
+        }
+
+        foreach (var name in config.Rules.UnsupportedTensors)
+        {
+            yield return new TensorRole(name, TensorUse.Unsupported, [], Required: false);
         }
 
         long dim = config.EmbeddingLength, vocabulary = config.VocabularySize;
@@ -116,6 +127,11 @@ public static class ModelTensors
         if (type is not { } format || shape is null)
         {
             return role.Required ? new TensorProblem(TensorProblemKind.Missing, $"tensor '{role.Name}' is missing ({architecture} needs it)") : null;
+        }
+
+        if (role.Use == TensorUse.Unsupported)
+        {
+            return new TensorProblem(TensorProblemKind.Format, $"tensor '{role.Name}' is not supported by the {architecture} engine yet");
         }
 
         if (!shape.SequenceEqual(role.Shape))
