@@ -69,6 +69,9 @@ internal sealed class ModelEmitter
 
     private IEnumerable<TensorSpec> Vectors => _spec.Weights.Where(t => t.Shape.Count == 1);
 
+    /// <summary>3-D tensors: one matrix per expert.</summary>
+    private IEnumerable<TensorSpec> ExpertTensors => _spec.Weights.Where(t => t.Shape.Count == 3);
+
     private void Line(string text = "") => _w.Line(text);
 
     private void EmitFile()
@@ -195,6 +198,11 @@ internal sealed class ModelEmitter
             Line($"private readonly {Kernels}WeightMatrix {Field(t.Name)};");
         }
 
+        foreach (var t in ExpertTensors)
+        {
+            Line($"private readonly {Kernels}WeightMatrix[] {Field(t.Name)};");
+        }
+
         foreach (var t in Vectors)
         {
             Line($"private readonly float[] {Field(t.Name)};");
@@ -234,6 +242,11 @@ internal sealed class ModelEmitter
             foreach (var t in Matrices)
             {
                 Line($"{Field(t.Name)} = Matrix({Gguf}GgmlType.{t.Type}, {t.Offset}, rows: {t.Rows}, columns: {t.Columns});");
+            }
+
+            foreach (var t in ExpertTensors)
+            {
+                Line($"{Field(t.Name)} = ExpertMatrices({Gguf}GgmlType.{t.Type}, {t.Offset}, experts: {t.Shape[2]}, rows: {t.Rows}, columns: {t.Columns});");
             }
 
             foreach (var t in Vectors)
@@ -314,6 +327,10 @@ internal sealed class ModelEmitter
                     case AttendStep:
                         Line($"SelfAttention.RotateAndCache({i}, q, k, v, batch);");
                         Line($"SelfAttention.Attend({i}, q, attention, batch);");
+                        break;
+                    case MixtureOfExpertsStep moe:
+                        Line($"// {Name(moe.Router)} routes each token to {Config.ExpertsUsed} of {Config.ExpertCount} experts ({Name(moe.Gates)}, {Name(moe.Ups)}, {Name(moe.Downs)})");
+                        Line($"Experts!.Apply({Field(Name(moe.Router))}, {Field(Name(moe.Gates))}, {Field(Name(moe.Ups))}, {Field(Name(moe.Downs))}, xb, n);");
                         break;
                     case SplitStep split:
                         Line($"{Kernels}Ops.Columns.Split({Var(split.From)}, n, {string.Join(", ", split.To.Select(Var))});");

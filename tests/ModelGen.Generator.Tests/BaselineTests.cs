@@ -13,7 +13,7 @@ public sealed class BaselineTests
 {
     private const string UpdateVariable = "MODELGEN_UPDATE_BASELINES";
 
-    /// <summary>llama with the 32-element path, qwen2's biases, qwen3's query and key norms, a tied K-quant, and gemma3's post-norms and GeGLU, phi3's fused projections.</summary>
+    /// <summary>llama with the 32-element path, qwen2's biases, qwen3's query and key norms, a tied K-quant, and gemma3's post-norms and GeGLU, phi3's fused projections, qwen3moe's experts.</summary>
     public static TheoryData<string, string, GgmlType, bool> Models => new()
     {
         { "llama-q8_0-micro", "llama", GgmlType.Q8_0, false },
@@ -22,6 +22,7 @@ public sealed class BaselineTests
         { "llama-q3_k-tied", "llama", GgmlType.Q3_K, true },
         { "gemma3-q8_0-tied", "gemma3", GgmlType.Q8_0, true },
         { "phi3-q8_0-micro", "phi3", GgmlType.Q8_0, false },
+        { "qwen3moe-q8_0-micro", "qwen3moe", GgmlType.Q8_0, false },
     };
 
     [Theory]

@@ -36,6 +36,8 @@ public sealed class CompiledModelTests
         { "gemma3", GgmlType.F16, false },
         { "phi3", GgmlType.Q8_0, false },
         { "phi3", GgmlType.Q4_K, true },
+        { "qwen3moe", GgmlType.Q8_0, false },
+        { "qwen3moe", GgmlType.Q4_K, true },
     };
 
     [Theory]
@@ -174,7 +176,7 @@ public sealed class CompiledModelTests
         var other = ModelFiles.Get("llama", GgmlType.Q4_0);
         using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(compiledFrom), compiledFrom, Threads);
         var error = Assert.Throws<UnsupportedModelException>(() => compiled.Load(other));
-        Assert.Equal($"{Path.GetFileName(other)} does not match TestModel: tensor 'blk.0.attn_q.weight' is q4_0, compiled q8_0", error.Message);
+        Assert.Equal($"{Path.GetFileName(other)} does not match TestModel: tensor 'token_embd.weight' is q4_0, compiled q8_0", error.Message);
 
         var qwen = ModelFiles.Get("qwen2", GgmlType.Q8_0);
         error = Assert.Throws<UnsupportedModelException>(() => compiled.Load(qwen));

@@ -36,7 +36,7 @@ public sealed class DiagnosticTests
     {
         var path = BadFiles.Variant(Model, "gpt2.gguf",
             metadata: e => e.Key == "general.architecture" ? GgufValue.Of("gpt2") : e.Value);
-        Assert.Equal("'gpt2.gguf' is a 'gpt2' model; ModelGen compiles llama, qwen2, qwen3, gemma3, phi3", Single(path, "MG0002").GetMessage());
+        Assert.Equal("'gpt2.gguf' is a 'gpt2' model; ModelGen compiles llama, qwen2, qwen3, gemma3, phi3, qwen3moe", Single(path, "MG0002").GetMessage());
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class HostileModelTests
             metadata: e => e.Key == "general.architecture" ? GgufValue.Of("\u001b[2J\u001b]0;owned\u0007x\ny") : e.Value);
         var diagnostic = Assert.Single(GeneratorHarness.Run(path).Diagnostics);
         Assert.Equal("MG0002", diagnostic.Id);
-        Assert.Equal("'escape-arch.gguf' is a '\\x1b[2J\\x1b]0;owned\\x07x\\ny' model; ModelGen compiles llama, qwen2, qwen3, gemma3, phi3", diagnostic.GetMessage());
+        Assert.Equal("'escape-arch.gguf' is a '\\x1b[2J\\x1b]0;owned\\x07x\\ny' model; ModelGen compiles llama, qwen2, qwen3, gemma3, phi3, qwen3moe", diagnostic.GetMessage());
     }
 
     [Fact]

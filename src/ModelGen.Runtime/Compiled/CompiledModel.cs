@@ -41,6 +41,9 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
 
     private readonly SequenceBatch _batch;
 
+    /// <summary>The mixture-of-experts feed-forward, for architectures that have one.</summary>
+    protected readonly MixtureOfExperts? Experts;
+
     /// <summary>
     /// Sets up a model of <paramref name="config"/> over <paramref name="file"/>, which <see cref="CompiledModelFile.Load"/>
     /// has checked, with a cache of <paramref name="cacheLength"/> positions for each of <paramref name="sequenceCount"/>
@@ -58,6 +61,7 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
         SelfAttention = new Attention(config, cacheLength, Pool, sequenceCount);
         _batch = new SequenceBatch(maxBatch, cacheLength, sequenceCount);
         SequenceCount = sequenceCount;
+        Experts = config.Rules.HasExperts ? new MixtureOfExperts(config, maxBatch, Pool) : null;
         X = new float[maxBatch * config.EmbeddingLength];
         Xb = new float[maxBatch * config.EmbeddingLength];
         Q = new float[maxBatch * config.QueryLength];
@@ -224,6 +228,16 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
     /// <summary>A matrix of the mapped file, at <paramref name="offset"/> in its data section.</summary>
     protected unsafe WeightMatrix Matrix(GgmlType type, long offset, int rows, int columns) =>
         new(type, _file.BasePointer + _file.Header.DataOffset + offset, type.Info().RowBytes(columns) * rows, rows, columns);
+
+    /// <summary>
+    /// The <paramref name="experts"/> matrices of a 3-D tensor of the mapped file at <paramref name="offset"/>, one per
+    /// expert, back to back.
+    /// </summary>
+    protected WeightMatrix[] ExpertMatrices(GgmlType type, long offset, int experts, int rows, int columns)
+    {
+        long bytes = type.Info().RowBytes(columns) * rows;
+        return Enumerable.Range(0, experts).Select(e => Matrix(type, offset + e * bytes, rows, columns)).ToArray();
+    }
 
     /// <summary>A norm or bias vector of the mapped file, converted to floats once, at load.</summary>
     protected unsafe float[] Vector<TFormat>(long offset, int length)

@@ -79,6 +79,15 @@ public sealed record AttendStep : BlockStep;
 /// </summary>
 public sealed record SplitStep(ActivationBuffer From, IReadOnlyList<ActivationBuffer> To) : BlockStep;
 
+/// <summary>
+/// A mixture-of-experts feed-forward from <see cref="ActivationBuffer.Xb"/> back into it: a router
+/// (<paramref name="Router"/>, <c>[width, experts]</c>) and softmax choose each token's top <c>ExpertsUsed</c>
+/// experts, whose weights are normalised to sum to 1; each chosen expert runs a SwiGLU feed-forward (3-D tensors
+/// <paramref name="Gates"/>, <paramref name="Ups"/>, <paramref name="Downs"/>, one matrix per expert), and the
+/// weighted outputs are summed, as llama.cpp's <c>build_moe_ffn</c> (run by <c>MixtureOfExperts</c>).
+/// </summary>
+public sealed record MixtureOfExpertsStep(string Router, string Gates, string Ups, string Downs) : BlockStep;
+
 /// <summary><c>X += From</c>: a sublayer's output joins the residual stream.</summary>
 public sealed record ResidualStep(ActivationBuffer From) : BlockStep;
 
@@ -125,6 +134,9 @@ public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOn
         ActivationBuffer.GateUp => 2 * config.FeedForwardLength,
         _ => config.FeedForwardLength,
     };
+
+    /// <summary>Whether the block has a mixture-of-experts feed-forward.</summary>
+    public bool HasExperts => Block.Any(step => step is MixtureOfExpertsStep);
 
     /// <summary>Whether a step of the block writes or reads <paramref name="buffer"/>: the fused buffers exist only where used.</summary>
     public bool Uses(ActivationBuffer buffer) =>

@@ -23,6 +23,9 @@ public sealed record ModelConfig
     /// <summary>The most blocks accepted: far above any real model's.</summary>
     public const int MaxLayers = 1 << 16;
 
+    /// <summary>The most experts accepted: above any real model's (Qwen3-235B has 128, DeepSeek-V3 256).</summary>
+    public const int MaxExperts = 1024;
+
     /// <summary>Elements of the largest array the runtime allocates (.NET's <c>Array.MaxLength</c>).</summary>
     private const long MaxArrayLength = 0x7FFFFFC7;
 
@@ -68,6 +71,15 @@ public sealed record ModelConfig
     /// <summary>The rotary base of sliding-window blocks (their frequency scale is 1).</summary>
     public float RopeBaseSlidingWindow { get; init; }
 
+    /// <summary>Experts of a mixture-of-experts feed-forward; 0 for a dense one.</summary>
+    public int ExpertCount { get; init; }
+
+    /// <summary>Experts each token runs.</summary>
+    public int ExpertsUsed { get; init; }
+
+    /// <summary>Hidden width of one expert's feed-forward.</summary>
+    public int ExpertFeedForwardLength { get; init; }
+
     /// <summary>Factor applied to the token embeddings (gemma's √width); 1 for most architectures.</summary>
     public float EmbeddingScale { get; init; } = 1f;
 
@@ -107,6 +119,9 @@ public sealed record ModelConfig
         (nameof(SlidingWindow), SlidingWindow),
         (nameof(SlidingWindowPattern), SlidingWindowPattern),
         (nameof(RopeBaseSlidingWindow), RopeBaseSlidingWindow),
+        (nameof(ExpertCount), ExpertCount),
+        (nameof(ExpertsUsed), ExpertsUsed),
+        (nameof(ExpertFeedForwardLength), ExpertFeedForwardLength),
         (nameof(EmbeddingScale), EmbeddingScale),
         (nameof(AttentionScale), AttentionScale),
     ];
@@ -221,6 +236,9 @@ public sealed record ModelConfig
             SlidingWindow = rules.SlidingWindowPattern > 0 ? window : 0,
             SlidingWindowPattern = rules.SlidingWindowPattern > 0 && window > 0 ? Int("attention.sliding_window_pattern", rules.SlidingWindowPattern, minimum: 0) : 0,
             RopeBaseSlidingWindow = rules.SlidingWindowPattern > 0 && window > 0 ? Float("rope.freq_base_swa", 10000f) : 0f,
+            ExpertCount = rules.HasExperts ? Int("expert_count") : 0,
+            ExpertsUsed = rules.HasExperts ? Int("expert_used_count") : 0,
+            ExpertFeedForwardLength = rules.HasExperts ? Int("expert_feed_forward_length") : 0,
             EmbeddingScale = rules.ScalesEmbedding ? (float)Math.Sqrt(embedding) : 1f,
             AttentionScale = rules.AttentionScale(embedding, heads, headDim, layers),
         };
@@ -289,6 +307,16 @@ public sealed record ModelConfig
         if (RopeBase <= 0)
         {
             throw Invalid($"{arch}.rope.freq_base is {Number(RopeBase)}: it must be positive");
+        }
+
+        if (ExpertCount > MaxExperts || ExpertsUsed > ExpertCount)
+        {
+            throw Invalid($"{arch}.expert_count is {ExpertCount} and {arch}.expert_used_count {ExpertsUsed}: at most {MaxExperts} experts, and no more used than there are");
+        }
+
+        if (ExpertCount > 0)
+        {
+            Width($"{arch}.expert_feed_forward_length", ExpertFeedForwardLength);
         }
 
         if (SlidingWindow > 0 && RopeBaseSlidingWindow <= 0)

@@ -105,6 +105,13 @@ public static class ModelTensors
                 case HeadNormStep norm:
                     yield return Role(norm.Weight, TensorUse.Vector, [config.HeadDimension]);
                     break;
+                case MixtureOfExpertsStep moe:
+                    long experts = config.ExpertCount, hidden = config.ExpertFeedForwardLength, dim = config.EmbeddingLength;
+                    yield return Role(moe.Router, TensorUse.Product, [dim, experts]);
+                    yield return Role(moe.Gates, TensorUse.Product, [dim, hidden, experts]);
+                    yield return Role(moe.Ups, TensorUse.Product, [dim, hidden, experts]);
+                    yield return Role(moe.Downs, TensorUse.Product, [hidden, dim, experts]);
+                    break;
                 case ProjectStep project:
                     yield return Role(project.Weight, TensorUse.Product, [Width(project.From), Width(project.To)]);
                     if (project.Bias is { } bias)

@@ -9,7 +9,9 @@ namespace ModelGen.Runtime.Engine;
 /// <param name="Matrix">A projection's weights.</param>
 /// <param name="Vector">A norm's weights, as floats.</param>
 /// <param name="Bias">A projection's bias, when the file has it.</param>
-public readonly record struct BoundStep(BlockStep Step, WeightMatrix Matrix = default, float[]? Vector = null, float[]? Bias = null);
+/// <param name="Experts">A mixture's gate, up and down matrices, one per expert (its router is <paramref name="Matrix"/>).</param>
+public readonly record struct BoundStep(BlockStep Step, WeightMatrix Matrix = default, float[]? Vector = null, float[]? Bias = null,
+    WeightMatrix[][]? Experts = null);
 
 /// <summary>
 /// Every tensor the forward pass reads, bound by name from a memory-mapped GGUF file with its shape and type checked
@@ -51,6 +53,17 @@ public sealed class ModelWeights
             return new WeightMatrix(t.Type, file.GetDataPointer(t), t.ByteLength, (int)t.Shape[1], (int)t.Shape[0]);
         }
 
+        // A 3-D tensor [columns, rows, experts]: one matrix per expert, back to back.
+        WeightMatrix[] PerExpert(string name)
+        {
+            var t = file.FindTensor(name)!;
+            int columns = (int)t.Shape[0], rows = (int)t.Shape[1];
+            long bytes = t.Type.Info().RowBytes(columns) * rows;
+            return Enumerable.Range(0, (int)t.Shape[2])
+                .Select(e => new WeightMatrix(t.Type, file.GetDataPointer(t) + e * bytes, bytes, rows, columns))
+                .ToArray();
+        }
+
         float[]? Optional(string name) => file.FindTensor(name) is { } t ? ToFloats(t, file.GetData(t)) : null;
 
         float[] Vector(string name) => Optional(name)!;
@@ -64,6 +77,8 @@ public sealed class ModelWeights
                 NormStep norm => new BoundStep(step, Vector: Vector(Name(norm.Weight))),
                 HeadNormStep norm => new BoundStep(step, Vector: Vector(Name(norm.Weight))),
                 ProjectStep project => new BoundStep(step, Matrix(Name(project.Weight)), Bias: project.Bias is { } bias ? Optional(Name(bias)) : null),
+                MixtureOfExpertsStep moe => new BoundStep(step, Matrix(Name(moe.Router)),
+                    Experts: [PerExpert(Name(moe.Gates)), PerExpert(Name(moe.Ups)), PerExpert(Name(moe.Downs))]),
                 _ => new BoundStep(step),
             }).ToArray();
         }

@@ -23,6 +23,7 @@ public sealed class Transformer : IDisposable
     private readonly ModelConfig _c;
     private readonly ModelWeights _w;
     private readonly Attention _selfAttention;
+    private readonly MixtureOfExperts? _experts;
     private readonly SequenceBatch _batch;
     private readonly KernelThreadPool _pool;
     private readonly bool _ownsPool;
@@ -51,6 +52,7 @@ public sealed class Transformer : IDisposable
         _ownsPool = pool is null;
         _selfAttention = new Attention(config, contextLength, _pool, sequenceCount);
         _batch = new SequenceBatch(maxBatch, contextLength, sequenceCount);
+        _experts = config.Rules.HasExperts ? new MixtureOfExperts(config, maxBatch, _pool) : null;
 
         int n = maxBatch;
         _x = new float[n * config.EmbeddingLength];
@@ -164,6 +166,9 @@ public sealed class Transformer : IDisposable
                 var q = Rows(ActivationBuffer.Q, n);
                 _selfAttention.RotateAndCache(block, q, Rows(ActivationBuffer.K, n), Rows(ActivationBuffer.V, n), batch);
                 _selfAttention.Attend(block, q, Rows(ActivationBuffer.Attention, n), batch);
+                break;
+            case MixtureOfExpertsStep:
+                _experts!.Apply(bound.Matrix, bound.Experts![0], bound.Experts[1], bound.Experts[2], Rows(ActivationBuffer.Xb, n), n);
                 break;
             case SplitStep split:
                 Columns.Split(Rows(split.From, n), n, Rows(split.To[0], n), Rows(split.To[1], n), split.To.Count > 2 ? Rows(split.To[2], n) : default);

@@ -21,6 +21,12 @@ public sealed record SynthesisOptions
     /// </summary>
     public int SlidingWindowPattern { get; init; }
 
+    /// <summary>Experts of an architecture with a mixture-of-experts feed-forward (qwen3moe), each as wide as the shape's feed-forward.</summary>
+    public int ExpertCount { get; init; } = 8;
+
+    /// <summary>Experts each token runs, of <see cref="ExpertCount"/>.</summary>
+    public int ExpertsUsed { get; init; } = 2;
+
     /// <summary>Type of the 2-D weight matrices; norms and biases stay F32 as llama.cpp keeps them.</summary>
     public GgmlType WeightType { get; init; } = GgmlType.F32;
 
@@ -81,6 +87,13 @@ public static class ModelSynthesizer
             }
         }
 
+        if (rules.HasExperts)
+        {
+            writer.Add($"{arch}.expert_count", GgufValue.Of((uint)options.ExpertCount))
+                .Add($"{arch}.expert_used_count", GgufValue.Of((uint)options.ExpertsUsed))
+                .Add($"{arch}.expert_feed_forward_length", GgufValue.Of((uint)shape.FeedForwardLength));
+        }
+
         // The tensors are the architecture's own roles (ModelTensors), the optional ones left out.
         var config = new ModelConfig
         {
@@ -99,21 +112,27 @@ public static class ModelSynthesizer
             RopeFrequencyScale = 1,
             RopeDimensions = shape.HeadDimension,
             RopeStyle = rules.RopeStyle,
+            ExpertCount = rules.HasExperts ? options.ExpertCount : 0,
+            ExpertsUsed = rules.HasExperts ? options.ExpertsUsed : 0,
+            ExpertFeedForwardLength = rules.HasExperts ? shape.FeedForwardLength : 0,
         };
-        var plan = ModelTensors.Roles(config, options.TiedEmbeddings).Where(role => role.Required).Select(role => role.Use switch
+        // The embedding first, as llama.cpp's converters write it; then the blocks and the output, in the roles' order.
+        var plan = ModelTensors.Roles(config, options.TiedEmbeddings).Where(role => role.Required)
+            .OrderBy(role => role.Name == ModelTensors.TokenEmbedding ? 0 : 1).Select(role => role.Use switch
         {
             // Norm weights scatter around 1, biases around 0; matrices are scaled to their fan-in, the embedding not.
             TensorUse.Vector => (role.Name, role.Shape, GgmlType.F32, role.Name.EndsWith(".bias", StringComparison.Ordinal) ? 0.1f : 0f),
             _ => (role.Name, role.Shape, options.WeightType, role.Name == ModelTensors.TokenEmbedding ? 1f : Fan((int)role.Shape[0])),
         }).ToList();
 
-        long totalRows = plan.Sum(t => t.Shape.Length == 1 ? 1 : t.Shape[1]), rowsDone = 0;
+        static long RowsOf(long[] shape) => shape.Skip(1).Aggregate(1L, (rows, d) => rows * d);
+        long totalRows = plan.Sum(t => RowsOf(t.Shape)), rowsDone = 0;
         foreach (var (name, tensorShape, type, scale) in plan)
         {
             writer.AddTensor(name, type, tensorShape, stream =>
             {
                 int rowLength = (int)tensorShape[0];
-                long rows = tensorShape.Length == 1 ? 1 : tensorShape[1];
+                long rows = RowsOf(tensorShape);
                 var rng = new Random(options.Seed ^ StableHash(name));
                 var values = new float[rowLength];
                 var bytes = new byte[type.Info().RowBytes(rowLength)];

@@ -66,6 +66,9 @@ public sealed class LlamaCppLogitsTests(ITestOutputHelper output, SynthesizedMod
     [InlineData("phi3", GgmlType.F16, false)]
     [InlineData("phi3", GgmlType.Q8_0, false)]
     [InlineData("phi3", GgmlType.Q4_K, true)]
+    [InlineData("qwen3moe", GgmlType.F16, false)]
+    [InlineData("qwen3moe", GgmlType.Q8_0, false)]
+    [InlineData("qwen3moe", GgmlType.Q4_K, false)]
     public void Synthesized_models_match_llama_cpp(string arch, GgmlType type, bool tied) =>
         Compare(models.Get(arch, type, tied), $"{arch} {type}{(tied ? " tied" : "")}", type.Info().IsQuantized ? QuantizedTolerance : FloatTolerance);
 

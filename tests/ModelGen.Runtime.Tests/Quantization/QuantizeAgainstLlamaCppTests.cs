@@ -95,6 +95,9 @@ public sealed class QuantizeAgainstLlamaCppTests(ITestOutputHelper output, Float
         cases.Add("k256-gemma3", GgmlType.F32, true, QuantizationType.Q3_K_M);
         cases.Add("k256-phi3", GgmlType.F32, false, QuantizationType.Q4_K_M);
         cases.Add("k256-phi3", GgmlType.F32, false, QuantizationType.Q5_K_M);
+        cases.Add("k256-qwen3moe", GgmlType.F32, false, QuantizationType.Q4_K_M);
+        cases.Add("k256-qwen3moe", GgmlType.F32, false, QuantizationType.Q3_K_M);
+        cases.Add("k256-qwen3moe", GgmlType.F32, false, QuantizationType.Q8_0);
         return cases;
     }
 
