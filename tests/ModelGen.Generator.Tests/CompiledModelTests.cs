@@ -80,6 +80,18 @@ public sealed class CompiledModelTests
     }
 
     [Fact]
+    public void LongRoPE_factors_are_applied_as_the_generic_engine_applies_them()
+    {
+        var path = ModelFiles.TempPath("phi3-longrope.gguf");
+        ModelSynthesizer.Write(new SynthesisOptions { Shape = ModelShape.Micro, Architecture = "phi3", WeightType = GgmlType.Q8_0, LongRopeOriginalContext = 128 }, path);
+        using var compiled = new CompiledModel(GeneratorHarness.GenerateSource(path), path, Threads);
+        using var generic = GenericModel.Load(path, new ModelOptions { Threads = Threads });
+        Assert.Equal(128, generic.Config.RopeOriginalContextLength);
+        var prompt = Enumerable.Range(0, 19).Select(i => (i * 53 + 11) % generic.VocabularySize).ToArray();
+        AssertBitwiseEqual(generic.Forward(prompt, 0, allLogits: true).ToArray(), compiled.Model.Forward(prompt, 0, allLogits: true).ToArray(), "prefill");
+    }
+
+    [Fact]
     public void The_compiled_class_exposes_its_hyper_parameters_and_generates_through_its_own_generator()
     {
         var path = ModelFiles.Get("llama", GgmlType.Q8_0);

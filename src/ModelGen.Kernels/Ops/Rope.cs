@@ -2,19 +2,31 @@ namespace ModelGen.Kernels.Ops;
 
 /// <summary>
 /// Rotary position embedding with linear scaling, computed as ggml does: a cos/sin table per position built by
-/// repeated multiplication of the angle by <c>base^(-2/dims)</c>, in float.
+/// repeated multiplication of the angle by <c>base^(-2/dims)</c>, in float; with LongRoPE's per-dimension frequency
+/// factors and magnitude when a model has them.
 /// </summary>
 public sealed class Rope
 {
     private readonly float _thetaScale;
     private readonly float _frequencyScale;
+    private readonly float[]? _frequencyFactors;
+    private readonly float _magnitude;
 
     /// <param name="dimensions">Rotated dimensions per head (<c>rope.dimension_count</c>, usually the head size).</param>
     /// <param name="frequencyBase"><c>rope.freq_base</c>.</param>
     /// <param name="frequencyScale">1 / <c>rope.scaling.factor</c> for linear scaling, else 1.</param>
     /// <param name="style">Pairing of dimensions.</param>
-    public Rope(int dimensions, float frequencyBase, float frequencyScale, RopeStyle style)
+    /// <param name="frequencyFactors">One divisor of the angle per rotated pair (LongRoPE's <c>rope_factors_*</c>), or null.</param>
+    /// <param name="magnitude">Factor of every cos and sin (<c>rope.scaling.attn_factor</c>); 1 without.</param>
+    public Rope(int dimensions, float frequencyBase, float frequencyScale, RopeStyle style, float[]? frequencyFactors = null, float magnitude = 1f)
     {
+        if (frequencyFactors is not null && frequencyFactors.Length != dimensions / 2)
+        {
+            throw new ArgumentException($"{dimensions} rotated dimensions take {dimensions / 2} frequency factors, not {frequencyFactors.Length}", nameof(frequencyFactors));
+        }
+
+        _frequencyFactors = frequencyFactors;
+        _magnitude = magnitude;
         if (dimensions <= 0 || dimensions % 2 != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(dimensions), dimensions, "RoPE rotates an even number of dimensions");
@@ -36,9 +48,9 @@ public sealed class Rope
         float theta = position;
         for (int i = 0; i < Dimensions; i += 2)
         {
-            float angle = _frequencyScale * theta;
-            cache[i] = MathF.Cos(angle);
-            cache[i + 1] = MathF.Sin(angle);
+            float angle = _frequencyScale * (_frequencyFactors is { } factors ? theta / factors[i / 2] : theta);
+            cache[i] = MathF.Cos(angle) * _magnitude;
+            cache[i + 1] = MathF.Sin(angle) * _magnitude;
             theta *= _thetaScale;
         }
     }

@@ -58,7 +58,7 @@ public abstract class CompiledModel : IForwardPass, ILanguageModel
         MaxBatch = maxBatch;
         Tokenizer = tokenizer;
         Pool = new KernelThreadPool(threads);
-        SelfAttention = new Attention(config, cacheLength, Pool, sequenceCount);
+        SelfAttention = new Attention(config, cacheLength, Pool, sequenceCount, ModelWeights.ReadRopeFactors(file));
         _batch = new SequenceBatch(maxBatch, cacheLength, sequenceCount);
         SequenceCount = sequenceCount;
         Experts = config.Rules.HasExperts ? new MixtureOfExperts(config, maxBatch, Pool) : null;

@@ -35,13 +35,18 @@ public sealed class Attention
 
     /// <summary>
     /// Attention for <paramref name="config"/>'s heads, with a cache of <paramref name="contextLength"/> positions per
-    /// block for each of <paramref name="sequenceCount"/> sequences.
+    /// block for each of <paramref name="sequenceCount"/> sequences, and LongRoPE's <paramref name="ropeFactors"/> if
+    /// the model has them: the long ones when the context is longer than the model's original one, as llama.cpp chooses.
     /// </summary>
-    public Attention(ModelConfig config, int contextLength, KernelThreadPool pool, int sequenceCount = 1)
+    public Attention(ModelConfig config, int contextLength, KernelThreadPool pool, int sequenceCount = 1,
+        (float[]? Long, float[]? Short) ropeFactors = default)
     {
+        var factors = contextLength > config.RopeOriginalContextLength ? ropeFactors.Long : ropeFactors.Short;
         _cache = new KvCache(config.LayerCount, contextLength, config.KvLength, sequenceCount);
-        var global = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle);
-        var local = config.SlidingWindow > 0 ? new Rope(config.RopeDimensions, config.RopeBaseSlidingWindow, 1f, config.RopeStyle) : global;
+        var global = new Rope(config.RopeDimensions, config.RopeBase, config.RopeFrequencyScale, config.RopeStyle, factors, config.RopeAttentionFactor);
+        var local = config.SlidingWindow > 0
+            ? new Rope(config.RopeDimensions, config.RopeBaseSlidingWindow, 1f, config.RopeStyle, factors, config.RopeAttentionFactor)
+            : global;
         _ropes = new Rope[config.LayerCount];
         _windows = new int[config.LayerCount];
         for (int block = 0; block < config.LayerCount; block++)

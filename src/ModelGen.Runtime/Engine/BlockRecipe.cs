@@ -112,13 +112,14 @@ public sealed record GatedActivationStep(GateFunction Function) : BlockStep;
 /// <param name="AttentionScaleRule">
 /// The attention scale from (width, heads, head size, blocks), when it is not 1/√head size.
 /// </param>
-/// <param name="UnsupportedTensors">Tensors of the architecture that the engine does not apply: a file with one is refused.</param>
+/// <param name="RopeFactors">
+/// Whether a file may carry LongRoPE's frequency factors (<see cref="ModelTensors.RopeFactorsLong"/> and
+/// <see cref="ModelTensors.RopeFactorsShort"/>).
+/// </param>
 public sealed record ArchitectureRules(string Name, RopeStyle RopeStyle, IReadOnlyList<BlockStep> Block,
     bool ScalesEmbedding = false, bool ScalesQueries = false, int SlidingWindowPattern = 0,
-    Func<int, int, int, int, float>? AttentionScaleRule = null, IReadOnlyList<string>? UnsupportedTensors = null)
+    Func<int, int, int, int, float>? AttentionScaleRule = null, bool RopeFactors = false)
 {
-    /// <summary>Tensors of the architecture that the engine does not apply: a file with one is refused.</summary>
-    public IReadOnlyList<string> UnsupportedTensors { get; } = UnsupportedTensors ?? [];
 
     /// <summary>The attention scale of a model of these dimensions.</summary>
     public float AttentionScale(int embedding, int heads, int headDimension, int blocks) =>

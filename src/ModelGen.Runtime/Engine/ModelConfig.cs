@@ -62,6 +62,15 @@ public sealed record ModelConfig
 
     public required RopeStyle RopeStyle { get; init; }
 
+    /// <summary>Factor of rotary cos and sin (<c>rope.scaling.attn_factor</c>, LongRoPE's magnitude); 1 without.</summary>
+    public float RopeAttentionFactor { get; init; } = 1f;
+
+    /// <summary>
+    /// The context the model was trained at before its context was extended (<c>rope.scaling.original_context_length</c>,
+    /// else the context): a longer cache takes LongRoPE's long frequency factors, a shorter one the short.
+    /// </summary>
+    public int RopeOriginalContextLength { get; init; }
+
     /// <summary>Positions a sliding-window block attends to, its own included; 0 when every block attends to all.</summary>
     public int SlidingWindow { get; init; }
 
@@ -116,6 +125,8 @@ public sealed record ModelConfig
         (nameof(RopeFrequencyScale), RopeFrequencyScale),
         (nameof(RopeDimensions), RopeDimensions),
         (nameof(RopeStyle), RopeStyle),
+        (nameof(RopeAttentionFactor), RopeAttentionFactor),
+        (nameof(RopeOriginalContextLength), RopeOriginalContextLength),
         (nameof(SlidingWindow), SlidingWindow),
         (nameof(SlidingWindowPattern), SlidingWindowPattern),
         (nameof(RopeBaseSlidingWindow), RopeBaseSlidingWindow),
@@ -210,6 +221,7 @@ public sealed record ModelConfig
             : Int("vocab_size");
 
         int layers = Int("block_count");
+        int context = Int("context_length");
         if (md.TryGetSingle($"{arch}.final_logit_softcapping") is { } softcap && softcap != 0)
         {
             throw Invalid($"{arch}.final_logit_softcapping is {Number(softcap)}: logit soft-capping is not supported");
@@ -227,7 +239,9 @@ public sealed record ModelConfig
             HeadDimension = headDim,
             FeedForwardLength = Int("feed_forward_length"),
             VocabularySize = (int)Math.Min(vocabulary, int.MaxValue),
-            ContextLength = Int("context_length"),
+            ContextLength = context,
+            RopeAttentionFactor = Float("rope.scaling.attn_factor", 1f),
+            RopeOriginalContextLength = Int("rope.scaling.original_context_length", context),
             RmsEpsilon = Float("attention.layer_norm_rms_epsilon", 1e-5f),
             RopeBase = Float("rope.freq_base", 10000f),
             RopeFrequencyScale = scale,

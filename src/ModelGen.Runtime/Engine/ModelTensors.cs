@@ -17,11 +17,6 @@ public enum TensorUse
     /// <summary>A norm or bias vector, copied out as floats: f32 or f16.</summary>
     Vector,
 
-    /// <summary>
-    /// A tensor that changes what the forward pass computes in a way the engine does not implement: a file that has
-    /// it is refused, rather than run without it to a wrong answer.
-    /// </summary>
-    Unsupported,
 }
 
 /// <summary>What is wrong with a tensor: each is its own generator diagnostic.</summary>
@@ -55,6 +50,12 @@ public static class ModelTensors
     public const string OutputNorm = "output_norm.weight";
     public const string Output = "output.weight";
 
+    /// <summary>LongRoPE's frequency factors for a context longer than the original one.</summary>
+    public const string RopeFactorsLong = "rope_factors_long.weight";
+
+    /// <summary>LongRoPE's frequency factors for the original context.</summary>
+    public const string RopeFactorsShort = "rope_factors_short.weight";
+
     /// <summary>The name of a block's tensor: <c>blk.3.attn_q.weight</c> for block 3 and <c>attn_q.weight</c>.</summary>
     public static string InBlock(int block, string tensor) => $"blk.{block}.{tensor}";
 
@@ -72,9 +73,10 @@ public static class ModelTensors
             }
         }
 
-        foreach (var name in config.Rules.UnsupportedTensors)
+        if (config.Rules.RopeFactors)
         {
-            yield return new TensorRole(name, TensorUse.Unsupported, [], Required: false);
+            yield return new TensorRole(RopeFactorsLong, TensorUse.Vector, [config.RopeDimensions / 2], Required: false);
+            yield return new TensorRole(RopeFactorsShort, TensorUse.Vector, [config.RopeDimensions / 2], Required: false);
         }
 
         long dim = config.EmbeddingLength, vocabulary = config.VocabularySize;
@@ -134,11 +136,6 @@ public static class ModelTensors
         if (type is not { } format || shape is null)
         {
             return role.Required ? new TensorProblem(TensorProblemKind.Missing, $"tensor '{role.Name}' is missing ({architecture} needs it)") : null;
-        }
-
-        if (role.Use == TensorUse.Unsupported)
-        {
-            return new TensorProblem(TensorProblemKind.Format, $"tensor '{role.Name}' is not supported by the {architecture} engine yet");
         }
 
         if (!shape.SequenceEqual(role.Shape))

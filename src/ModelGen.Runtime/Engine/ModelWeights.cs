@@ -29,6 +29,9 @@ public sealed class ModelWeights
 
     public bool TiedEmbeddings { get; init; }
 
+    /// <summary>LongRoPE's frequency factors, when the file has them: for a context past the original one, and within it.</summary>
+    public (float[]? Long, float[]? Short) RopeFactors { get; init; }
+
     /// <summary>
     /// Binds the tensors of <paramref name="file"/> for <paramref name="config"/>, after checking each against its
     /// role (<see cref="ModelTensors"/>): the first that is missing, mis-shaped or in a format the kernels cannot use
@@ -91,7 +94,15 @@ public sealed class ModelWeights
             OutputNorm = Vector(ModelTensors.OutputNorm),
             Output = tied ? embedding : Matrix(ModelTensors.Output),
             TiedEmbeddings = tied,
+            RopeFactors = (Optional(ModelTensors.RopeFactorsLong), Optional(ModelTensors.RopeFactorsShort)),
         };
+    }
+
+    /// <summary>LongRoPE's frequency factors of <paramref name="file"/>, when it has them: see <see cref="RopeFactors"/>.</summary>
+    public static (float[]? Long, float[]? Short) ReadRopeFactors(GgufFile file)
+    {
+        float[]? Read(string name) => file.FindTensor(name) is { } t ? ToFloats(t, file.GetData(t)) : null;
+        return (Read(ModelTensors.RopeFactorsLong), Read(ModelTensors.RopeFactorsShort));
     }
 
     /// <summary>A norm or bias vector as floats; its role allows only f32 and f16.</summary>

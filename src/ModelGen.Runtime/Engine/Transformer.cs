@@ -50,7 +50,7 @@ public sealed class Transformer : IDisposable
         SequenceCount = sequenceCount;
         _pool = pool ?? new KernelThreadPool();
         _ownsPool = pool is null;
-        _selfAttention = new Attention(config, contextLength, _pool, sequenceCount);
+        _selfAttention = new Attention(config, contextLength, _pool, sequenceCount, weights.RopeFactors);
         _batch = new SequenceBatch(maxBatch, contextLength, sequenceCount);
         _experts = config.Rules.HasExperts ? new MixtureOfExperts(config, maxBatch, _pool) : null;
 

@@ -27,6 +27,12 @@ public sealed record SynthesisOptions
     /// <summary>Experts each token runs, of <see cref="ExpertCount"/>.</summary>
     public int ExpertsUsed { get; init; } = 2;
 
+    /// <summary>
+    /// For an architecture with LongRoPE (phi3): the original context, below the shape's, that its frequency factors
+    /// extend; the file then carries long and short factors and LongRoPE's magnitude. 0 for none.
+    /// </summary>
+    public int LongRopeOriginalContext { get; init; }
+
     /// <summary>Type of the 2-D weight matrices; norms and biases stay F32 as llama.cpp keeps them.</summary>
     public GgmlType WeightType { get; init; } = GgmlType.F32;
 
@@ -87,6 +93,14 @@ public static class ModelSynthesizer
             }
         }
 
+        if (rules.RopeFactors && options.LongRopeOriginalContext > 0)
+        {
+            // Phi-3's converter: magnitude sqrt(1 + ln(scale) / ln(original)) for a context scale-times the original.
+            double scale = (double)shape.ContextLength / options.LongRopeOriginalContext;
+            writer.Add($"{arch}.rope.scaling.original_context_length", GgufValue.Of((uint)options.LongRopeOriginalContext))
+                .Add($"{arch}.rope.scaling.attn_factor", GgufValue.Of((float)Math.Sqrt(1 + Math.Log(scale) / Math.Log(options.LongRopeOriginalContext))));
+        }
+
         if (rules.HasExperts)
         {
             writer.Add($"{arch}.expert_count", GgufValue.Of((uint)options.ExpertCount))
@@ -117,7 +131,9 @@ public static class ModelSynthesizer
             ExpertFeedForwardLength = rules.HasExperts ? shape.FeedForwardLength : 0,
         };
         // The embedding first, as llama.cpp's converters write it; then the blocks and the output, in the roles' order.
-        var plan = ModelTensors.Roles(config, options.TiedEmbeddings).Where(role => role.Required)
+        bool longRope = rules.RopeFactors && options.LongRopeOriginalContext > 0;
+        var plan = ModelTensors.Roles(config, options.TiedEmbeddings)
+            .Where(role => role.Required || longRope && role.Name is ModelTensors.RopeFactorsLong or ModelTensors.RopeFactorsShort)
             .OrderBy(role => role.Name == ModelTensors.TokenEmbedding ? 0 : 1).Select(role => role.Use switch
         {
             // Norm weights scatter around 1, biases around 0; matrices are scaled to their fan-in, the embedding not.

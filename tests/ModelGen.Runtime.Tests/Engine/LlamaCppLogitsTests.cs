@@ -2,6 +2,7 @@ using ModelGen.Gguf;
 using ModelGen.LlamaCpp;
 using ModelGen.Runtime.Engine;
 using ModelGen.Runtime.Quantization;
+using ModelGen.Runtime.Synthesis;
 using ModelGen.TestSupport;
 using Xunit.Abstractions;
 
@@ -86,6 +87,30 @@ public sealed class LlamaCppLogitsTests(ITestOutputHelper output, SynthesizedMod
         }
 
         Compare(path, $"llama {type} (quantized by modelgen)", QuantizedTolerance);
+    }
+
+    [Theory]
+    [InlineData(128)]   // the test's context of 256 is past the original: the long factors
+    [InlineData(4096)]  // within it: the short factors
+    public void Phi3_with_longrope_factors_matches_llama_cpp(int originalContext)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"modelgen-phi3-longrope-{originalContext}-{Environment.ProcessId}.gguf");
+        try
+        {
+            ModelSynthesizer.Write(new SynthesisOptions
+            {
+                Shape = ModelShape.Micro,
+                Architecture = "phi3",
+                WeightType = GgmlType.F16,
+                LongRopeOriginalContext = originalContext,
+                VocabularyDonor = Path.Combine(SharedData.Vocab, "ggml-vocab-qwen2.gguf"),
+            }, path);
+            Compare(path, $"phi3 F16 with LongRoPE factors, original context {originalContext}", FloatTolerance);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

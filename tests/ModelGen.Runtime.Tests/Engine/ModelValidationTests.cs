@@ -1,6 +1,5 @@
 using ModelGen.Gguf;
 using ModelGen.Runtime.Engine;
-using ModelGen.Runtime.Synthesis;
 using ModelGen.TestSupport;
 
 namespace ModelGen.Runtime.Tests.Engine;
@@ -26,21 +25,6 @@ public sealed class ModelValidationTests(SynthesizedModels models) : IClassFixtu
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocated < 64 << 20, "refused before allocating from the bad value");
         Assert.Equal($"bad-{name}.gguf: {problem}", e.Message);
         Assert.Equal(problem, e.Problem);
-    }
-
-    [Fact]
-    public void A_phi3_file_with_longrope_factors_is_refused_rather_than_run_without_them()
-    {
-        var source = models.Get("phi3", GgmlType.Q8_0);
-        using (var plain = GenericModel.Load(source, new ModelOptions { Threads = 1, ContextLength = 64 }))
-        {
-            Assert.Equal("phi3", plain.Config.Architecture);
-        }
-
-        var path = GgufVariant.Write(source, Path.Combine(_directory, "phi3-longrope.gguf"),
-            addTensors: [("rope_factors_short.weight", GgmlType.F32, [ModelShape.Micro.HeadDimension / 2])]);
-        var e = Assert.Throws<UnsupportedModelException>(() => GenericModel.Load(path, new ModelOptions { Threads = 1 }));
-        Assert.Equal("phi3-longrope.gguf: tensor 'rope_factors_short.weight' is not supported by the phi3 engine yet", e.Message);
     }
 
     [Fact]

@@ -6,8 +6,8 @@ namespace ModelGen.Runtime.Engine.Architectures;
 /// <summary>
 /// Phi-3 and Phi-4-mini, as llama.cpp runs them: llama's block with queries, keys and values from one fused matrix
 /// (<c>attn_qkv</c>), gate and up from another (<c>ffn_up</c>, gate first), NeoX rotation, and queries scaled by
-/// 1/√head size before attention. LongRoPE's frequency factors (Phi-3 128k, Phi-4-mini) are not applied yet, so
-/// files that carry them are refused.
+/// 1/√head size before attention; LongRoPE's frequency factors and magnitude where the file has them (Phi-3 128k,
+/// Phi-4-mini), long or short by the context asked for.
 /// </summary>
 internal static class Phi3
 {
@@ -28,5 +28,5 @@ internal static class Phi3
         new ResidualStep(Xb),
     ],
     ScalesQueries: true,
-    UnsupportedTensors: ["rope_factors_long.weight", "rope_factors_short.weight"]);
+    RopeFactors: true);
 }
