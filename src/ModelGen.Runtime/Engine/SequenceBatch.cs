@@ -58,14 +58,15 @@ public sealed class SequenceBatch
         Span = position + count;
     }
 
-    /// <summary>Rows as given: token <c>t</c> at <paramref name="positions"/>[t] of <paramref name="sequences"/>[t].</summary>
-    public void Set(ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
+    /// <summary>Rows as given, for <paramref name="tokens"/> tokens: token <c>t</c> at <paramref name="positions"/>[t] of <paramref name="sequences"/>[t].</summary>
+    public void Set(int tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
     {
-        int count = positions.Length;
+        int count = tokens;
         CheckCount(count);
-        if (sequences.Length != count || outputs.Length != count)
+        if (positions.Length != count || sequences.Length != count || outputs.Length != count)
         {
-            throw new ArgumentException($"a batch of {count} positions needs as many sequences and output flags, not {sequences.Length} and {outputs.Length}");
+            throw new ArgumentException(
+                $"a batch of {count} tokens needs as many positions, sequences and output flags, not {positions.Length}, {sequences.Length} and {outputs.Length}");
         }
 
         int span = 0, wanted = 0;

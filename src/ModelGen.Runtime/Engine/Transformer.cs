@@ -107,12 +107,7 @@ public sealed class Transformer : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, ReadOnlySpan<bool> outputs)
     {
-        if (tokens.Length != positions.Length)
-        {
-            throw new ArgumentException($"{tokens.Length} tokens need as many positions, not {positions.Length}", nameof(positions));
-        }
-
-        _batch.Set(positions, sequences, outputs);
+        _batch.Set(tokens.Length, positions, sequences, outputs);
         return Forward(tokens, _batch);
     }
 

@@ -19,6 +19,19 @@ internal static class Llama
     /// <summary>The llama block; attention biases are optional unless <paramref name="biasesRequired"/> (llama.cpp loads them when present).</summary>
     private static BlockStep[] Block(bool biasesRequired, bool headNorms) =>
     [
+        .. Attention(biasesRequired, headNorms),
+        new ResidualStep(Xb),
+        .. GatedFeedForward(GateFunction.Silu),
+        new ResidualStep(Xb),
+    ];
+
+    /// <summary>
+    /// The pre-norm attention sublayer, into <see cref="ActivationBuffer.Xb"/>: norm, query, key and value projections
+    /// (with their biases, when the file has them or <paramref name="biasesRequired"/>), per-head query and key norms
+    /// when <paramref name="headNorms"/>, attention, output projection. Shared by the architectures built on it.
+    /// </summary>
+    internal static BlockStep[] Attention(bool biasesRequired, bool headNorms) =>
+    [
         new NormStep("attn_norm.weight", X, Xb),
         new ProjectStep("attn_q.weight", Xb, Q, "attn_q.bias", biasesRequired),
         new ProjectStep("attn_k.weight", Xb, K, "attn_k.bias", biasesRequired),
@@ -26,13 +39,15 @@ internal static class Llama
         .. headNorms ? [new HeadNormStep("attn_q_norm.weight", Q), new HeadNormStep("attn_k_norm.weight", K)] : Array.Empty<BlockStep>(),
         new AttendStep(),
         new ProjectStep("attn_output.weight", ActivationBuffer.Attention, Xb),
-        new ResidualStep(Xb),
+    ];
 
+    /// <summary>The pre-norm gated feed-forward sublayer, into <see cref="ActivationBuffer.Xb"/>: norm, gate and up, <paramref name="function"/>, down.</summary>
+    internal static BlockStep[] GatedFeedForward(GateFunction function) =>
+    [
         new NormStep("ffn_norm.weight", X, Xb),
         new ProjectStep("ffn_gate.weight", Xb, Gate),
         new ProjectStep("ffn_up.weight", Xb, Up),
-        new GatedActivationStep(GateFunction.Silu),
+        new GatedActivationStep(function),
         new ProjectStep("ffn_down.weight", Gate, Xb),
-        new ResidualStep(Xb),
     ];
 }

@@ -11,14 +11,7 @@ internal static class Qwen3Moe
 {
     public static ArchitectureRules Rules { get; } = new("qwen3moe", RopeStyle.NeoX,
     [
-        new NormStep("attn_norm.weight", X, Xb),
-        new ProjectStep("attn_q.weight", Xb, Q),
-        new ProjectStep("attn_k.weight", Xb, K),
-        new ProjectStep("attn_v.weight", Xb, V),
-        new HeadNormStep("attn_q_norm.weight", Q),
-        new HeadNormStep("attn_k_norm.weight", K),
-        new AttendStep(),
-        new ProjectStep("attn_output.weight", ActivationBuffer.Attention, Xb),
+        .. Llama.Attention(biasesRequired: false, headNorms: true),
         new ResidualStep(Xb),
 
         new NormStep("ffn_norm.weight", X, Xb),
