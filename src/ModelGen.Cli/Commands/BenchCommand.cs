@@ -162,9 +162,19 @@ internal static class BenchCommand
         return results;
     }
 
-    /// <summary>Bytes a decode step reads: every tensor but the token embedding, of which only one row is read (unless tied).</summary>
-    private static long DecodeBytes(GgufHeader header) =>
-        header.Tensors.Where(tensor => tensor.Name != "token_embd.weight" || header.FindTensor("output.weight") is null).Sum(tensor => tensor.ByteLength);
+    /// <summary>
+    /// Bytes a decode step reads: every tensor but the token embedding, of which only one row is read (unless tied), and
+    /// of a mixture's 3-D expert tensors only the share of the experts a token uses.
+    /// </summary>
+    internal static long DecodeBytes(GgufHeader header)
+    {
+        var arch = header.Metadata.Architecture;
+        long experts = arch is null ? 0 : header.Metadata.TryGetValue($"{arch}.expert_count", out _) ? header.Metadata.GetInt64($"{arch}.expert_count") : 0;
+        long used = experts > 0 && header.Metadata.TryGetValue($"{arch}.expert_used_count", out _) ? header.Metadata.GetInt64($"{arch}.expert_used_count") : experts;
+        return header.Tensors
+            .Where(tensor => tensor.Name != "token_embd.weight" || header.FindTensor("output.weight") is null)
+            .Sum(tensor => tensor.Shape.Count == 3 && experts > 0 ? tensor.ByteLength / experts * used : tensor.ByteLength);
+    }
 
     /// <summary>KV cache positions the engines are opened with: the longer test's tokens and a margin.</summary>
     internal static int ContextLength(int promptTokens, int generatedTokens) => promptTokens + generatedTokens + 16;
