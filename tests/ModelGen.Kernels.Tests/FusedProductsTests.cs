@@ -77,6 +77,7 @@ public class FusedProductsTests
                                + MatrixKernels.ActivationBytes(t2, Columns, count)];
 
         MatrixKernels.MatMul<TW0, TA0, TW1, TA1, TW2, TA2>(x, w0.Matrix, y0, w1.Matrix, y1, w2.Matrix, y2, scratch, pool);
+        GC.KeepAlive((w0, w1, w2));
 
         FormatTestData.AssertBitsEqual(ExpectedProducts.RowByRow(w0, x), y0);
         FormatTestData.AssertBitsEqual(ExpectedProducts.RowByRow(w1, x), y1);
@@ -105,6 +106,7 @@ public class FusedProductsTests
         var hidden = Outputs(count * features);
         var scratch = new byte[MatrixKernels.ActivationBytes(gateType, Columns, count) + MatrixKernels.ActivationBytes(upType, Columns, count)];
         MatrixKernels.MatMulSwiGlu<TGate, TGateActivation, TUp, TUpActivation>(x, gate.Matrix, up.Matrix, hidden, Outputs(count * features), scratch, pool);
+        GC.KeepAlive((gate, up));
 
         FormatTestData.AssertBitsEqual(expected, hidden);
     }

@@ -56,6 +56,8 @@ public class MatMulTests
             MatrixKernels.MatVec(weights.Matrix, x.AsSpan(t * Columns, Columns), row, scratch, pool);
             FormatTestData.AssertBitsEqual(row, y.AsSpan(t * weights.Rows, weights.Rows));
         }
+
+        GC.KeepAlive(weights);
     }
 
     [Theory]
@@ -94,6 +96,7 @@ public class MatMulTests
         y.AsSpan().Fill(float.NaN);
         var scratch = new byte[MatrixKernels.ActivationBytes(weights.Type, weights.Columns, count)];
         MatrixKernels.MatMul(weights.Matrix, x, y, scratch, pool);
+        GC.KeepAlive(weights);
         return y;
     }
 }

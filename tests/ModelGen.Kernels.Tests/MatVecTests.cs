@@ -149,6 +149,7 @@ public class MatVecTests
         y.AsSpan().Fill(float.NaN);
         var scratch = new byte[MatrixKernels.ActivationBytes(weights.Type, weights.Columns)];
         MatrixKernels.MatVec(weights.Matrix, x, y, scratch, pool);
+        GC.KeepAlive(weights);
         return y;
     }
 }

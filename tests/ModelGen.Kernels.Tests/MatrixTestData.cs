@@ -49,6 +49,10 @@ internal sealed unsafe class TestMatrix
     /// <summary>What was quantized.</summary>
     public float[] Values { get; }
 
+    /// <summary>
+    /// The matrix over this object's pinned memory, which lives only as long as this object does: a test keeps it
+    /// alive (<c>GC.KeepAlive</c>) until the kernel has returned, or a collection during the call frees what it reads.
+    /// </summary>
     public WeightMatrix Matrix =>
         new(Type, (byte*)Unsafe.AsPointer(ref _memory[0]), _memory.Length, Rows, Columns, Stride);
 
